@@ -1,0 +1,40 @@
+# Two commands do all the set-up (DESIGN §6): `make run` and `make test`.
+# torch is installed first, pinned to its CPU build (constraints.txt keeps it pinned), so that
+# sentence-transformers does not pull a CUDA build with GBs of packages.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUNTIME := $(VENV)/.runtime-installed
+TESTTOOLS := $(VENV)/.test-installed
+export HF_HUB_OFFLINE ?= 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: run test bench demo-data clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(RUNTIME): requirements.txt constraints.txt | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q torch==2.13.0
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt -c constraints.txt
+	touch $@
+
+$(TESTTOOLS): requirements-test.txt $(RUNTIME)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-test.txt -c constraints.txt
+	touch $@
+
+run: $(RUNTIME)
+	$(PY) app.py
+
+test: $(TESTTOOLS)
+	$(PY) -m pytest
+
+bench: $(TESTTOOLS)
+	$(PY) -m benchmarks.engine
+
+demo-data: $(RUNTIME)
+	$(PY) scripts/build_demo_dataset.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

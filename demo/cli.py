@@ -1,0 +1,215 @@
+"""Command line: python -m demo evaluate | run | score | index | validate (DESIGN §6).
+
+Bad input prints one line on stderr and exits with code 2; no tracebacks.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from demo.errors import UserError
+
+EXIT_BAD_INPUT = 2
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints usage too)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def progress_bar():
+    """A tqdm-backed (what, done, total) callback, one bar per 'what'; silent when not a terminal."""
+    from tqdm import tqdm
+    bars = {}
+
+    def update(what: str, done: int, total: int) -> None:
+        bar = bars.get(what)
+        if bar is None:
+            bar = bars[what] = tqdm(total=total, desc=what, unit="item", file=sys.stderr, disable=None, leave=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+    return update
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="python -m demo", description="InstructIR Explorer command line.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    def dataset(sp):
+        sp.add_argument("--dataset", required=True, help="demo, a folder in the release layout, or hf:owner/name[@rev]")
+
+    def k(sp):
+        sp.add_argument("--k", type=int, default=10, help="cut-off for nDCG@k and Robustness@k (default 10)")
+
+    e = sub.add_parser("evaluate", help="nDCG@k and Robustness@k per retriever")
+    dataset(e)
+    e.add_argument("--retrievers", required=True, help="comma-separated, e.g. bm25,bm25@query,minilm")
+    k(e)
+    e.add_argument("--depth", type=int, default=1000, help="docs retrieved per instance (default 1000)")
+    e.add_argument("--json", help="write the results, with per-instance ranks, to this file")
+
+    r = sub.add_parser("run", help="write a TREC run file")
+    dataset(r)
+    r.add_argument("--retriever", required=True)
+    r.add_argument("--out", required=True)
+    r.add_argument("--top", type=int, default=1000)
+
+    s = sub.add_parser("score", help="score any TREC run file against the dataset")
+    dataset(s)
+    s.add_argument("--run", required=True)
+    k(s)
+    s.add_argument("--json")
+
+    i = sub.add_parser("index", help="precompute and cache corpus embeddings")
+    dataset(i)
+    i.add_argument("--retrievers", required=True)
+
+    v = sub.add_parser("validate", help="structure checks and dataset statistics")
+    dataset(v)
+    v.add_argument("--json")
+    return p
+
+
+def _check_positive(name: str, value: int) -> None:
+    if value < 1:
+        raise UserError(f"--{name} must be at least 1, got {value}")
+
+
+def _write_json(path: str, obj) -> None:
+    try:
+        Path(path).write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror}") from None
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) if c == 0 else cell.rjust(w) for c, (cell, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def metrics_table(results: dict, k: int, floor: dict | None = None) -> str:
+    rows = [("retriever", f"nDCG@{k}", f"Robustness@{k}")]
+    for rid, m in results.items():
+        rows.append((rid, f"{100 * m[f'ndcg@{k}']:.1f}", f"{100 * m[f'robustness@{k}']:.1f}"))
+    if floor:
+        rows.append(("(instruction-blind floor)", f"{100 * floor[f'ndcg@{k}']:.1f}", f"{100 * floor[f'robustness@{k}']:.1f}"))
+    return _table(rows)
+
+
+def cmd_evaluate(args) -> None:
+    from demo.data.sources import load_source
+    from demo.evaluation import blind_floor, build_retrievers, parse_retriever_list, run_instances, score_run
+    _check_positive("k", args.k)
+    _check_positive("depth", args.depth)
+    ids = parse_retriever_list(args.retrievers)
+    bench = load_source(args.dataset)
+    bar = progress_bar()
+    retrievers = build_retrievers(bench, ids, progress=bar)
+    results = {}
+    for rid, retriever in retrievers.items():
+        run = run_instances(retriever, bench.instances.values(), args.depth,
+                            progress=lambda d, t, rid=rid: bar(f"searching {rid}", d, t))
+        results[rid] = score_run(run, bench, args.k)
+    floor = blind_floor(bench, args.k)
+    print(f"{bench.name}: {len(bench.instances)} instances in {len(bench.groups)} base queries, {len(bench.docs)} docs")
+    print(metrics_table(results, args.k, floor))
+    if args.json:
+        _write_json(args.json, {"dataset": args.dataset, "k": args.k, "retrievers": results,
+                                "instruction_blind_floor": floor})
+
+
+def cmd_run(args) -> None:
+    from demo.data.sources import load_source
+    from demo.evaluation import build_retrievers, parse_retriever_list, run_instances
+    from demo.trec import write_run
+    _check_positive("top", args.top)
+    (rid,) = parse_retriever_list([args.retriever])
+    bench = load_source(args.dataset)
+    bar = progress_bar()
+    retriever = build_retrievers(bench, [rid], progress=bar)[rid]
+    run = run_instances(retriever, bench.instances.values(), args.top, progress=lambda d, t: bar("searching", d, t))
+    try:
+        write_run(run, args.out, tag=rid, top=args.top)
+    except OSError as e:
+        raise UserError(f"cannot write {args.out}: {e.strerror}") from None
+    print(f"wrote {sum(len(v) for v in run.values())} lines for {len(run)} instances to {args.out}")
+
+
+def cmd_score(args) -> None:
+    from demo.data.sources import load_source
+    from demo.evaluation import score_run
+    from demo.trec import read_run
+    _check_positive("k", args.k)
+    bench = load_source(args.dataset)
+    run = read_run(args.run)
+    result = score_run(run, bench, args.k)
+    print(metrics_table({Path(args.run).name: result}, args.k))
+    if args.json:
+        _write_json(args.json, result)
+
+
+def cmd_index(args) -> None:
+    from demo.data.sources import load_source
+    from demo.evaluation import build_retrievers, default_cache, parse_retriever_list
+    ids = parse_retriever_list(args.retrievers)
+    bench = load_source(args.dataset)
+    cache = default_cache()
+    build_retrievers(bench, ids, cache, progress=progress_bar())
+    print(f"indexed {len(bench.docs)} docs for {', '.join(ids)}; cache {cache.directory} holds {len(cache)} embeddings")
+
+
+def cmd_validate(args) -> None:
+    from demo.data.sources import load_source
+    from demo.data.stats import dataset_stats
+    from demo.evaluation import blind_floor
+    bench = load_source(args.dataset)
+    stats = dataset_stats(bench)
+    stats["instruction_blind_floor"] = blind_floor(bench, 10)
+    print(format_stats(stats))
+    if args.json:
+        _write_json(args.json, stats)
+
+
+def format_stats(s: dict) -> str:
+    w, lex, floor = s["words"], s["lexical_overlap"], s["instruction_blind_floor"]
+
+    def span(d):
+        return f"{d['min']}-{d['max']} (median {d['median']})" if d else "-"
+    lines = [
+        f"{s['name']}: valid",
+        f"  base queries   {s['base_queries']}  ({span(s['instances_per_query'])} instances each)",
+        f"  instances      {s['instances']}  (targets per instance {span(s['targets_per_instance'])})",
+        f"  docs           {s['docs']}  ({s['target_docs']} targets, {s['other_docs']} others)",
+        f"  paraphrases    {s['paraphrases']}  (of {s['instances_with_paraphrases']} instances)",
+        f"  words          query {span(w['query'])}; instruction {span(w['instruction'])}; "
+        f"target {span(w['target'])}",
+    ]
+    if lex["own_target"] is not None:
+        lines.append(f"  lexical overlap of instruction with own target {lex['own_target']:.3f}, "
+                     f"with sibling targets {lex['sibling_targets']:.3f}")
+    lines.append(f"  instruction-blind floor  nDCG@10 {100 * floor['ndcg@10']:.1f}, "
+                 f"Robustness@10 {100 * floor['robustness@10']:.1f}")
+    return "\n".join(lines)
+
+
+COMMANDS = {"evaluate": cmd_evaluate, "run": cmd_run, "score": cmd_score, "index": cmd_index, "validate": cmd_validate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,89 @@
+"""Evaluate retrievers on a benchmark: build them, run every instance, score the runs.
+
+Plain data in and out: runs are {instance id: {doc id: score}}; results are dicts with the
+JSON shape of DESIGN §6 (fractions, not percentages).
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from demo.cache import EmbeddingCache
+from demo.data.records import Benchmark
+from demo.errors import DataError, UserError
+from demo.metrics import best_rank, blind_floor_run, ndcg_at_k, robustness
+from demo.metrics.ranking import Run, top_ranked
+from demo.retrievers.base import Retriever
+from demo.retrievers.registry import MAX_RETRIEVERS, canonical_id, load_model, make_retriever, parse_retriever_id
+from demo.settings import cache_dir
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+def parse_retriever_list(text: str | Iterable[str]) -> list[str]:
+    ids = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
+    if not ids:
+        raise UserError("no retrievers given")
+    if len(ids) > MAX_RETRIEVERS:
+        raise UserError(f"at most {MAX_RETRIEVERS} retrievers at once, got {len(ids)}")
+    canonical = [canonical_id(i) for i in ids]
+    return list(dict.fromkeys(canonical))
+
+
+def default_cache() -> EmbeddingCache:
+    return EmbeddingCache(cache_dir() / "embeddings")
+
+
+def build_retrievers(benchmark: Benchmark, retriever_ids: list[str], cache: EmbeddingCache | None = None,
+                     progress: Progress | None = None) -> dict[str, Retriever]:
+    """Load and index each model once, shared by its modes. Raises ModelUnavailable."""
+    cache = cache if cache is not None else default_cache()
+    models = {}
+    docs = list(benchmark.docs.values())
+    out = {}
+    for rid in retriever_ids:
+        spec, _ = parse_retriever_id(rid)
+        if spec.model_id not in models:
+            model = load_model(spec, cache)
+            report = (lambda done, total, name=spec.model_id: progress(f"indexing {name}", done, total)) if progress else None
+            model.index_corpus(docs, report)
+            models[spec.model_id] = model
+        out[rid] = make_retriever(rid, models[spec.model_id])
+    return out
+
+
+def run_instances(retriever: Retriever, instances, depth: int | None = 1000, batch: int = 256,
+                  progress: Callable[[int, int], None] | None = None) -> dict[str, dict[str, float]]:
+    instances = list(instances)
+    run: dict[str, dict[str, float]] = {}
+    for start in range(0, len(instances), batch):
+        chunk = instances[start:start + batch]
+        for inst, scores in zip(chunk, retriever.run([(i.instruction, i.query) for i in chunk], depth)):
+            if depth is not None and len(scores) > depth:  # ties at the cut: keep rank order, as a run file does
+                scores = {d: scores[d] for d in top_ranked(scores, depth)}
+            run[inst.instance_id] = scores
+        if progress:
+            progress(min(start + batch, len(instances)), len(instances))
+    return run
+
+
+def score_run(run: Run, benchmark: Benchmark, k: int = 10) -> dict:
+    """nDCG@k, Robustness@k and per-instance rank and nDCG of a run against the benchmark.
+    Instances missing from the run score 0 (as trec_eval -c); run rows for unknown ids are an error."""
+    unknown = sorted(set(run) - set(benchmark.instances))
+    if unknown:
+        raise DataError("run", f"{len(unknown)} query ids not in the dataset, e.g. {unknown[0]!r}")
+    per_instance = {}
+    for iid, inst in benchmark.instances.items():
+        scores = run.get(iid, {})
+        per_instance[iid] = {"rank": best_rank(scores, inst.targets), f"ndcg@{k}": ndcg_at_k(inst.qrels, scores, k)}
+    ndcgs = {iid: v[f"ndcg@{k}"] for iid, v in per_instance.items()}
+    return {f"ndcg@{k}": sum(ndcgs.values()) / len(ndcgs),
+            f"robustness@{k}": robustness(ndcgs, benchmark.groups),
+            "per_instance": per_instance}
+
+
+def blind_floor(benchmark: Benchmark, k: int = 10) -> dict:
+    """The instruction-blind floor of a dataset (DESIGN §4), without per-instance rows."""
+    result = score_run(blind_floor_run(benchmark.qrels, benchmark.groups, k), benchmark, k)
+    result.pop("per_instance")
+    return result

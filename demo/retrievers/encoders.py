@@ -1,0 +1,73 @@
+"""Encoders turn EncodeInputs into vectors. A CachedEncoder wraps any encoder with the disk cache."""
+from __future__ import annotations
+
+from itertools import groupby
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from demo.cache import EmbeddingCache, embedding_key
+from demo.retrievers.templates import EncodeInput
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+class Encoder(Protocol):
+    name: str
+    revision: str
+    normalize: bool
+
+    def encode(self, inputs: Sequence[EncodeInput], progress: Progress | None = None) -> np.ndarray: ...
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model. Inputs sharing a prompt are encoded in one call
+    (INSTRUCTOR gives each query its own prompt)."""
+
+    def __init__(self, model, name: str, revision: str, normalize: bool, batch_size: int = 32):
+        self.model, self.name, self.revision, self.normalize = model, name, revision, normalize
+        self.batch_size = batch_size
+        self.dim = (model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else model.get_sentence_embedding_dimension())
+
+    def encode(self, inputs: Sequence[EncodeInput], progress: Progress | None = None) -> np.ndarray:
+        out = np.zeros((len(inputs), self.dim), dtype=np.float32)
+        order = sorted(range(len(inputs)), key=lambda i: inputs[i].prompt)
+        done = 0
+        for prompt, group in groupby(order, key=lambda i: inputs[i].prompt):
+            idx = list(group)
+            for start in range(0, len(idx), 256):  # chunks, so progress moves on long runs
+                chunk = idx[start:start + 256]
+                out[chunk] = self.model.encode(
+                    [inputs[i].text for i in chunk], prompt=prompt or None, batch_size=self.batch_size,
+                    normalize_embeddings=self.normalize, convert_to_numpy=True, show_progress_bar=False)
+                done += len(chunk)
+                if progress:
+                    progress(done, len(inputs))
+        return out
+
+
+class CachedEncoder:
+    """Looks every input up in the disk cache first and encodes only the misses, in one batch."""
+
+    def __init__(self, encoder: Encoder, cache: EmbeddingCache):
+        self.encoder, self.cache = encoder, cache
+        self.name, self.revision, self.normalize = encoder.name, encoder.revision, encoder.normalize
+        self.dim = encoder.dim
+        self.encoded_count = 0  # inputs actually sent to the model (for tests and benchmarks)
+
+    def encode(self, inputs: Sequence[EncodeInput], progress: Progress | None = None) -> np.ndarray:
+        keys = [embedding_key(self.name, self.revision, i.prompt, i.text) for i in inputs]
+        found = self.cache.get_many(keys, self.dim)
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        out = np.zeros((len(inputs), self.dim), dtype=np.float32)
+        for i, k in enumerate(keys):
+            if k in found:
+                out[i] = found[k]
+        if missing:
+            new = self.encoder.encode([inputs[i] for i in missing], progress)
+            out[missing] = new
+            self.encoded_count += len(missing)
+            self.cache.set_many({keys[i]: new[j] for j, i in enumerate(missing)})
+        elif progress:
+            progress(len(inputs), len(inputs))
+        return out

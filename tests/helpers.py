@@ -1,0 +1,89 @@
+"""Builders for test data: release-layout folders and a tiny offline sentence-transformers model."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "instructir"
+
+# A small original dataset: two base queries, three instances each, plus distractors.
+TINY = {
+    "corpus": [
+        ("a_1", "Steep green tea leaves at a lower temperature, around eighty degrees, for two minutes to avoid bitterness."),
+        ("a_2", "Children can enjoy a weak, caffeine-free herbal infusion instead; steep it briefly and let it cool well."),
+        ("a_3", "For a large office urn, scale the leaves by weight and hold the water below boiling for a smooth brew."),
+        ("b_1", "Replace a bicycle chain when it stretches past half a percent, measured with a simple gauge tool."),
+        ("b_2", "On a racing bike with eleven speeds, use the narrow chain and a master link made for that drivetrain."),
+        ("b_3", "Commuters riding through winter salt should clean and oil the chain weekly and swap it each spring."),
+        ("x_1", "Black tea originated in China and later became popular in Britain during the seventeenth century."),
+        ("x_2", "Tyre pressure for road bicycles usually sits between eighty and one hundred and ten psi."),
+    ],
+    "queries": [
+        ("a_1", "I am a tea lover who hates bitter cups and wants the exact temperature and time.", "how to brew tea"),
+        ("a_2", "I am a parent making a warm drink for my young kids in the evening.", "how to brew tea"),
+        ("a_3", "I manage a busy office kitchen and make tea for forty colleagues each morning.", "how to brew tea"),
+        ("b_1", "I want a precise rule for when a worn chain must be swapped out.", "when to replace bike chain"),
+        ("b_2", "I ride a lightweight race bike with a modern drivetrain and need compatible parts.", "when to replace bike chain"),
+        ("b_3", "I cycle to work all year on salty roads and want a maintenance routine.", "when to replace bike chain"),
+    ],
+}
+
+
+def write_release(folder: Path, corpus=None, queries=None, qrels=None, paraphrases=None) -> Path:
+    """Write a dataset folder in the release layout; defaults to the TINY dataset."""
+    folder.mkdir(parents=True, exist_ok=True)
+    corpus = TINY["corpus"] if corpus is None else corpus
+    queries = TINY["queries"] if queries is None else queries
+    if qrels is None:
+        qrels = [(qid, qid, 1) for qid, _, _ in queries]  # instance a_1 -> doc a_1
+    (folder / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": d, "title": "", "text": t}) + "\n" for d, t in corpus), encoding="utf-8")
+    (folder / "queries.jsonl").write_text(
+        "".join(json.dumps({"_id": q, "text": f"{i} [SEP] {o}", "metadata": {"origin_query": o}}) + "\n"
+                for q, i, o in queries), encoding="utf-8")
+    (folder / "qrels").mkdir(exist_ok=True)
+    (folder / "qrels" / "test.tsv").write_text(
+        "qid\tpid\tscore\n" + "".join(f"{q}\t{d}\t{s}\n" for q, d, s in qrels), encoding="utf-8")
+    if paraphrases is not None:
+        (folder / "paraphrases.jsonl").write_text(
+            "".join(json.dumps({"_id": p, "text": f"{i} [SEP] {o}", "metadata": {"origin_query": o}}) + "\n"
+                    for p, i, o in paraphrases), encoding="utf-8")
+    return folder
+
+
+def tiny_sentence_transformer(folder: Path) -> Path:
+    """A 2-layer random BERT with a hand-written vocab, saved as a sentence-transformers model."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    words = sorted({w for _, t in TINY["corpus"] for w in t.lower().replace(",", " ").replace(".", " ").split()}
+                   | {w for _, i, o in TINY["queries"] for w in (i + " " + o).lower().replace(".", " ").split()})
+    hf = folder / "hf"
+    hf.mkdir(parents=True, exist_ok=True)
+    (hf / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(hf / "vocab.txt"))
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(words) + 5, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(hf)
+    tokenizer.save_pretrained(hf)
+    word = models.Transformer(str(hf), max_seq_length=128)
+    st = SentenceTransformer(modules=[word, models.Pooling(word.get_word_embedding_dimension(), "mean")], device="cpu")
+    st.save(str(folder / "st"))
+    return folder / "st"
+
+
+def real_release_folder(tmp: Path, with_paraphrases: bool = False) -> Path:
+    """The official release files plus a placeholder corpus made from the qrels' doc ids."""
+    import shutil
+    tmp.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SHARED / "queries.jsonl", tmp / "queries.jsonl")
+    (tmp / "qrels").mkdir(exist_ok=True)
+    shutil.copy(SHARED / "qrels" / "test.tsv", tmp / "qrels" / "test.tsv")
+    docs = sorted({line.split("\t")[1] for line in (SHARED / "qrels" / "test.tsv").read_text().splitlines()[1:]})
+    (tmp / "corpus.jsonl").write_text("".join(json.dumps({"_id": d, "title": "", "text": f"passage {d}"}) + "\n"
+                                              for d in docs))
+    if with_paraphrases:
+        shutil.copy(SHARED / "paraphrases" / "5new_queries.jsonl", tmp / "paraphrases.jsonl")
+    return tmp
