@@ -2,6 +2,7 @@
 
     model.index_corpus(docs)                  -> None
     model.score(encode_inputs, depth)         -> [{doc id: score}] (depth best; None = all)
+    model.score_all(encode_inputs)            -> array (inputs x docs), in model.doc_ids order
     retriever.search([(instruction, query)])  -> [[(doc id, score)]] ranked by score desc, doc id asc
 """
 from __future__ import annotations
@@ -21,6 +22,8 @@ class Model(Protocol):
     def index_corpus(self, docs: Sequence[Document], progress: Progress | None = None) -> None: ...
 
     def score(self, inputs: Sequence[EncodeInput], depth: int | None) -> list[dict[str, float]]: ...
+
+    def score_all(self, inputs: Sequence[EncodeInput]): ...  # np.ndarray (inputs, docs), doc_ids order
 
 
 @dataclass

@@ -20,9 +20,14 @@ class DenseModel:
 
     def index_corpus(self, docs: Sequence[Document], progress: Progress | None = None) -> None:
         vectors = self.encoder.encode([self.template.document(d) for d in docs], progress)
-        self.index = faiss.IndexFlatIP(vectors.shape[1])
-        self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.index = faiss.IndexFlatIP(self.vectors.shape[1])
+        self.index.add(self.vectors)
         self.doc_ids = [d.doc_id for d in docs]
+
+    def score_all(self, inputs: Sequence[EncodeInput]) -> np.ndarray:
+        """Scores of every doc (in doc_ids order) for every input: shape (len(inputs), n_docs)."""
+        return self.encoder.encode(inputs) @ self.vectors.T
 
     def score(self, inputs: Sequence[EncodeInput], depth: int | None) -> list[dict[str, float]]:
         assert self.index is not None, "index_corpus first"

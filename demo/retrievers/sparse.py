@@ -24,9 +24,13 @@ class BM25Model:
         if progress:
             progress(len(docs), len(docs))
 
+    def score_all(self, inputs: Sequence[EncodeInput]) -> np.ndarray:
+        """Scores of every doc (in doc_ids order) for every input: shape (len(inputs), n_docs)."""
+        return self.bm25.scores([i.encoded for i in inputs])
+
     def score(self, inputs: Sequence[EncodeInput], depth: int | None) -> list[dict[str, float]]:
         assert self.bm25 is not None, "index_corpus first"
-        matrix = self.bm25.scores([i.encoded for i in inputs])
+        matrix = self.score_all(inputs)
         n = matrix.shape[1]
         results = []
         for row in matrix:

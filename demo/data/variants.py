@@ -1,0 +1,111 @@
+"""Variants of an instance's instruction (DESIGN §5): its siblings' instructions, the dataset's
+paraphrases, and the perturbations of the literature's ablations, computed offline.
+
+A variant is {"kind", "label", "text"}; the text goes into the instruction editor. Texts that
+must change the query side use the release form `instruction [SEP] query` (see
+split_variant): the part after the last [SEP] replaces the base query.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+
+from demo.data.records import SEP, Benchmark, Instance
+from demo.retrievers.templates import GENERIC_INSTRUCTION
+
+SENTENCE = re.compile(r"(?<=[.!?])\s+")
+PERSONA = re.compile(r"^(i am|i'm|i've been|as an?|my name|i work|i teach|i run|i manage|i own|we are|we're)\b", re.I)
+PARAPHRASE_MODEL_REASON = "model-written paraphrases need a paraphrasing model; none is available offline"
+
+
+def split_variant(text: str, query: str) -> tuple[str, str]:
+    """Editor text -> (instruction, query). Without [SEP] the text is the instruction."""
+    if SEP in text:
+        instruction, _, q = text.rpartition(SEP)
+        return instruction.strip(), q.strip()
+    return text.strip(), query
+
+
+def _rng(*parts: str) -> random.Random:
+    return random.Random(int(hashlib.sha256("|".join(parts).encode()).hexdigest()[:12], 16))
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in SENTENCE.split(text.strip()) if s]
+
+
+def shuffle_sentences(text: str, seed: str) -> str:
+    parts = sentences(text)
+    if len(parts) < 2:
+        return text
+    rng = _rng("shuffle", seed)
+    order = list(range(len(parts)))
+    while order == sorted(order):
+        rng.shuffle(order)
+    return " ".join(parts[i] for i in order)
+
+
+def drop_persona(text: str) -> str:
+    """Drop the sentence that says who the user is (the first that opens like one, else the first)."""
+    parts = sentences(text)
+    if len(parts) < 2:
+        return text
+    idx = next((i for i, s in enumerate(parts) if PERSONA.match(s)), 0)
+    return " ".join(p for i, p in enumerate(parts) if i != idx)
+
+
+def add_typos(text: str, seed: str, rate: float = 0.15) -> str:
+    """Swap two inner letters in about `rate` of the words longer than three letters."""
+    rng = _rng("typos", seed)
+    words = text.split(" ")
+    for i, w in enumerate(words):
+        letters = [j for j in range(1, len(w) - 2) if w[j].isalpha() and w[j + 1].isalpha()]
+        if len(w) > 3 and letters and rng.random() < rate:
+            j = rng.choice(letters)
+            words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+    return " ".join(words)
+
+
+def swap_source(b: Benchmark, inst: Instance) -> Instance | None:
+    """Another base query's instance, chosen deterministically, for the swap perturbation."""
+    others = [g for g in b.groups if g != inst.query_id]
+    if not others:
+        return None
+    group = _rng("swap", inst.instance_id).choice(sorted(others))
+    ids = b.groups[group]
+    return b.instances[ids[_rng("swap-i", inst.instance_id).randrange(len(ids))]]
+
+
+def perturbations(b: Benchmark, inst: Instance) -> list[dict]:
+    instr, q = inst.instruction, inst.query
+    out = [
+        ("query-only", "Query only (no instruction)", ""),
+        ("instruction-only", "Instruction only (no query)", f"{instr} {SEP} "),
+        ("generic", "Generic instruction", GENERIC_INSTRUCTION),
+    ]
+    other = swap_source(b, inst)
+    if other is not None:
+        out.append(("swap", f"Another query's instruction ({other.instance_id})", other.instruction))
+    out += [
+        ("repeated-query", "Repeated query (the query in place of the instruction)", q),
+        ("query-first", "Query first, then instruction", f"{q} {SEP} {instr}"),
+        ("lowercase", "Lower-cased", instr.lower()),
+        ("shuffled", "Sentences shuffled", shuffle_sentences(instr, inst.instance_id)),
+        ("no-persona", "Persona sentence dropped", drop_persona(instr)),
+        ("typos", "Typos", add_typos(instr, inst.instance_id)),
+    ]
+    return [{"kind": k, "label": label, "text": text} for k, label, text in out]
+
+
+def variants(b: Benchmark, inst: Instance) -> list[dict]:
+    """Everything one click can put into the editor, original first."""
+    out = [{"kind": "original", "label": f"Original ({inst.instance_id})", "text": inst.instruction}]
+    for iid in b.groups[inst.query_id]:
+        if iid != inst.instance_id:
+            other = b.instances[iid]
+            label = f"Other user: {other.persona}" if other.persona else f"Other user ({iid})"
+            out.append({"kind": "other-instruction", "label": label, "text": other.instruction})
+    for p in b.paraphrases.get(inst.instance_id, ()):
+        out.append({"kind": "paraphrase", "label": f"Paraphrase {p.instance_id.rpartition('.')[2]}", "text": p.instruction})
+    return out + perturbations(b, inst)

@@ -1,0 +1,289 @@
+"""The service the UI and the API call: instance, rank (compare), sweep and the query table.
+
+It knows nothing of Gradio. Inputs are plain values; outputs are plain dicts in the JSON
+shapes of DESIGN §6 (with a few extra keys the UI uses). Loaded models and rankings are
+memoised here, shared by all sessions and safe to call from several threads; nothing
+per-user lives here.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from demo.cache import EmbeddingCache
+from demo.data.records import Benchmark, Instance
+from demo.data.sources import load_source
+from demo.data.variants import perturbations, split_variant, variants
+from demo.errors import UserError
+from demo.evaluation import default_cache, parse_retriever_list
+from demo.metrics import mean, ndcg_at_k, robustness
+from demo.retrievers.base import Model
+from demo.retrievers.registry import MODELS, load_model, parse_retriever_id
+from demo.retrievers.templates import EncodeInput, query_input
+
+MAX_INSTRUCTION_CHARS = 2000
+MAX_K = 100
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A full ranking of a corpus: doc indices in rank order, and each doc's rank and score."""
+    encoded: str
+    order: np.ndarray
+    ranks: np.ndarray
+    scores: np.ndarray
+
+
+class Corpus:
+    """A model indexed on one dataset's corpus, with the doc-id tie-break order."""
+
+    def __init__(self, model: Model, doc_ids: list[str]):
+        self.model, self.doc_ids = model, doc_ids
+        self.index = {d: i for i, d in enumerate(doc_ids)}
+        self.id_order = np.argsort(np.argsort(np.array(doc_ids, dtype=object)))
+
+    def rankings(self, inputs: Sequence[EncodeInput]) -> list[Ranking]:
+        out = []
+        for enc, scores in zip(inputs, np.atleast_2d(self.model.score_all(inputs))):
+            scores = np.asarray(scores, dtype=np.float64)
+            order = np.lexsort((self.id_order, -scores))  # score desc, doc id asc
+            ranks = np.empty(len(order), dtype=np.int64)
+            ranks[order] = np.arange(1, len(order) + 1)
+            out.append(Ranking(enc.encoded, order, ranks, scores))
+        return out
+
+
+class Explorer:
+    def __init__(self, cache: EmbeddingCache | None = None, max_rankings: int = 4096):
+        self._cache = cache
+        self._corpora: dict[tuple[str, str], Corpus | Exception] = {}
+        self._build_lock = threading.Lock()
+        self._memo: OrderedDict = OrderedDict()
+        self._memo_lock = threading.Lock()
+        self._max = max_rankings
+        self._tables: dict = {}
+
+    # ---- loading -------------------------------------------------------------------------
+    def benchmark(self, source: str) -> Benchmark:
+        if not source or not str(source).strip():
+            raise UserError("no dataset given")
+        return load_source(str(source).strip())
+
+    def corpus(self, source: str, model_id: str, progress: Callable[[int, int], None] | None = None) -> Corpus:
+        """The model indexed on the dataset, built once. A model that failed stays failed."""
+        key = (source, model_id)
+        with self._build_lock:
+            if key not in self._corpora:
+                bench = self.benchmark(source)
+                try:
+                    if self._cache is None:
+                        self._cache = default_cache()
+                    model = load_model(MODELS[model_id], self._cache)
+                    docs = list(bench.docs.values())
+                    model.index_corpus(docs, progress)
+                    self._corpora[key] = Corpus(model, [d.doc_id for d in docs])
+                except Exception as e:  # shown in that retriever's column; the others go on
+                    self._corpora[key] = e if isinstance(e, UserError) else UserError(f"{model_id}: {type(e).__name__}: {e}")
+            found = self._corpora[key]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def rankings(self, source: str, retriever_id: str, pairs: Sequence[tuple[str, str]]) -> tuple[Corpus, list[Ranking]]:
+        """Full rankings for (instruction, query) pairs, memoised by encoded input."""
+        spec, mode = parse_retriever_id(retriever_id)
+        corpus = self.corpus(source, spec.model_id)
+        inputs = [query_input(corpus.model.template, mode, i, q) for i, q in pairs]
+        keys = [(source, spec.model_id, e.prompt, e.text) for e in inputs]
+        with self._memo_lock:
+            found = {k: self._memo[k] for k in keys if k in self._memo}
+            for k in found:
+                self._memo.move_to_end(k)
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        if missing:
+            by_key = dict(zip(keys, inputs))
+            for k, r in zip(missing, corpus.rankings([by_key[k] for k in missing])):
+                found[k] = r
+            with self._memo_lock:
+                for k in missing:
+                    self._memo[k] = found[k]
+                while len(self._memo) > self._max:
+                    self._memo.popitem(last=False)
+        return corpus, [found[k] for k in keys]
+
+    # ---- checks ---------------------------------------------------------------------------
+    def _instance(self, bench: Benchmark, instance_id: str) -> Instance:
+        inst = bench.instances.get(str(instance_id).strip())
+        if inst is None:
+            raise UserError(f"unknown instance {instance_id!r} in {bench.name}")
+        return inst
+
+    @staticmethod
+    def _check(instruction: str, k) -> int:
+        if instruction is not None and len(instruction) > MAX_INSTRUCTION_CHARS:
+            raise UserError(f"instruction too long: {len(instruction)} characters (limit {MAX_INSTRUCTION_CHARS})")
+        try:
+            k = int(k)
+        except (TypeError, ValueError):
+            raise UserError(f"k must be a whole number, got {k!r}") from None
+        if not 1 <= k <= MAX_K:
+            raise UserError(f"k must be between 1 and {MAX_K}, got {k}")
+        return k
+
+    # ---- the API ------------------------------------------------------------------------------
+    def instance(self, source: str, instance_id: str) -> dict:
+        bench = self.benchmark(source)
+        inst = self._instance(bench, instance_id)
+        return {"instance_id": inst.instance_id, "query_id": inst.query_id, "query": inst.query,
+                "instruction": inst.instruction, "targets": list(inst.targets), "persona": inst.persona,
+                "siblings": list(bench.siblings(inst.instance_id)), "variants": variants(bench, inst)}
+
+    def rank(self, source: str, instance_id: str, instruction: str, retrievers, k=10) -> dict:
+        """Compare retrievers on one instance with an edited instruction (DESIGN §6 /rank)."""
+        k = self._check(instruction, k)
+        bench = self.benchmark(source)
+        inst = self._instance(bench, instance_id)
+        ids = parse_retriever_list(retrievers)
+        edited = split_variant(instruction if instruction is not None else inst.instruction, inst.query)
+        group = [bench.instances[i] for i in bench.groups[inst.query_id]]
+        siblings = set(bench.siblings(inst.instance_id))
+        out, rob, rob_orig, errors = {}, {}, {}, {}
+        for rid in ids:
+            try:
+                corpus, (new, *originals) = self.rankings(
+                    source, rid, [edited] + [(g.instruction, g.query) for g in group])
+            except UserError as e:
+                errors[rid] = str(e)
+                out[rid] = {"error": str(e), "label": _label(rid)}
+                continue
+            orig = originals[[g.instance_id for g in group].index(inst.instance_id)]
+            group_ndcg = {g.instance_id: _ndcg(corpus, g, r, k) for g, r in zip(group, originals)}
+            ndcg = _ndcg(corpus, inst, new, k)
+            rob_orig[rid] = robustness(group_ndcg, {inst.query_id: group_ndcg})
+            rob[rid] = robustness({**group_ndcg, inst.instance_id: ndcg}, {inst.query_id: group_ndcg})
+            out[rid] = {
+                "label": _label(rid), "encoded": new.encoded, "original_encoded": orig.encoded,
+                "ranking": [_card(corpus, new, orig, i, inst, siblings) for i in new.order[:k]],
+                "target_rank": _target_rank(corpus, inst, new), "ndcg": ndcg,
+                "original_target_rank": _target_rank(corpus, inst, orig), "original_ndcg": group_ndcg[inst.instance_id],
+                "original_top": [corpus.doc_ids[i] for i in orig.order[:k]],
+            }
+        return {"instance_id": inst.instance_id, "query_id": inst.query_id, "k": k, "retrievers": out,
+                "robustness": rob, "original_robustness": rob_orig, "errors": errors,
+                "summary": summarize(out, edited != (inst.instruction, inst.query))}
+
+    def sweep(self, source: str, query_id: str, retrievers, k=10, instance_id: str | None = None,
+              instruction: str | None = None) -> dict:
+        """Every variant of one base query through every retriever (DESIGN §6 /sweep): the
+        query's instructions, the dataset's paraphrases, the perturbations of one instance
+        (`instance_id`, else the one with paraphrases) and, if given, the edited instruction."""
+        k = self._check(instruction, k)
+        bench = self.benchmark(source)
+        query_id = str(query_id).strip()
+        if query_id not in bench.groups:
+            raise UserError(f"unknown base query {query_id!r} in {bench.name}")
+        ids = parse_retriever_list(retrievers)
+        group = [bench.instances[i] for i in bench.groups[query_id]]
+        pivot = (self._instance(bench, instance_id) if instance_id else
+                 next((g for g in group if g.instance_id in bench.paraphrases), group[0]))
+        if pivot.query_id != query_id:
+            raise UserError(f"instance {pivot.instance_id!r} is not of base query {query_id!r}")
+        rows: list[tuple[dict, Instance, tuple[str, str]]] = []
+        for g in group:
+            rows.append(({"kind": "original", "label": g.persona or g.instance_id, "instance_id": g.instance_id,
+                          "text": g.instruction}, g, (g.instruction, g.query)))
+        for g in group:
+            for p in bench.paraphrases.get(g.instance_id, ()):
+                rows.append(({"kind": "paraphrase", "label": f"paraphrase {p.instance_id}", "instance_id": g.instance_id,
+                              "text": p.instruction}, g, (p.instruction, p.query)))
+        for v in perturbations(bench, pivot):
+            rows.append(({**v, "instance_id": pivot.instance_id}, pivot, split_variant(v["text"], pivot.query)))
+        if instruction is not None:
+            rows.append(({"kind": "edit", "label": "your edit", "instance_id": pivot.instance_id, "text": instruction},
+                         pivot, split_variant(instruction, pivot.query)))
+        result = {}
+        for rid in ids:
+            try:
+                corpus, ranks = self.rankings(source, rid, [pair for _, _, pair in rows])
+            except UserError as e:
+                result[rid] = {"error": str(e), "label": _label(rid)}
+                continue
+            ndcgs = [_ndcg(corpus, inst, r, k) for (_, inst, _), r in zip(rows, ranks)]
+            originals = {v["instance_id"]: n for (v, _, _), n in zip(rows, ndcgs) if v["kind"] == "original"}
+            result[rid] = {"label": _label(rid), "target_rank": [_target_rank(corpus, inst, r) for (_, inst, _), r in zip(rows, ranks)],
+                           "ndcg": ndcgs, "robustness": min(originals.values()), "variant_robustness": min(ndcgs)}
+        return {"query_id": query_id, "query": group[0].query, "k": k, "pivot": pivot.instance_id,
+                "variants": [v for v, _, _ in rows], "retrievers": result}
+
+    def query_table(self, source: str, retrievers, k: int = 10) -> list[dict]:
+        """Per base query: Robustness@k and mean nDCG@k per retriever, and how much the
+        retrievers disagree, for ordering the query picker by interest."""
+        k = self._check(None, k)
+        ids = parse_retriever_list(retrievers)
+        key = (source, tuple(ids), k)
+        if key in self._tables:
+            return self._tables[key]
+        bench = self.benchmark(source)
+        insts = list(bench.instances.values())
+        per = {}
+        for rid in ids:
+            try:
+                corpus, ranks = self.rankings(source, rid, [(i.instruction, i.query) for i in insts])
+            except UserError:
+                continue
+            per[rid] = {i.instance_id: _ndcg(corpus, i, r, k) for i, r in zip(insts, ranks)}
+        rows = []
+        for qid, members in bench.groups.items():
+            rob = {rid: min(v[m] for m in members) for rid, v in per.items()}
+            nd = {rid: mean(v[m] for m in members) for rid, v in per.items()}
+            rows.append({"query_id": qid, "query": bench.instances[members[0]].query, "instances": len(members),
+                         "robustness": rob, "ndcg": nd,
+                         "min_robustness": min(rob.values()) if rob else None,
+                         "disagreement": (max(nd.values()) - min(nd.values())) if nd else 0.0})
+        self._tables[key] = rows
+        return rows
+
+
+def _label(rid: str) -> str:
+    spec, mode = parse_retriever_id(rid)
+    return spec.label if mode == "full" else f"{spec.label} ({mode} only)"
+
+
+def _ndcg(corpus: Corpus, inst: Instance, r: Ranking, k: int) -> float:
+    top = r.order[:k]
+    return ndcg_at_k(inst.qrels, {corpus.doc_ids[i]: float(r.scores[i]) for i in top}, k)
+
+
+def _target_rank(corpus: Corpus, inst: Instance, r: Ranking) -> int | None:
+    ranks = [int(r.ranks[corpus.index[t]]) for t in inst.targets if t in corpus.index]
+    return min(ranks) if ranks else None
+
+
+def _card(corpus: Corpus, new: Ranking, orig: Ranking, i: int, inst: Instance, siblings: set) -> dict:
+    doc = corpus.doc_ids[i]
+    return {"doc_id": doc, "score": float(new.scores[i]), "rank": int(new.ranks[i]),
+            "shift": int(orig.ranks[i] - new.ranks[i]), "original_rank": int(orig.ranks[i]),
+            "is_target": inst.qrels.get(doc, 0) > 0, "is_sibling": doc in siblings}
+
+
+def summarize(results: dict, changed: bool) -> str:
+    """One sentence per edit: how each retriever's target rank moved."""
+    if not changed:
+        return "Original instruction: " + "; ".join(
+            f"{rid}: target at #{r['target_rank']}" for rid, r in results.items() if "error" not in r) + "."
+    parts = []
+    for rid, r in results.items():
+        if "error" in r:
+            parts.append(f"{rid}: unavailable")
+            continue
+        old, new = r["original_target_rank"], r["target_rank"]
+        ignores = rid.endswith("@query")
+        if old == new:
+            parts.append(f"{rid} unchanged at #{new}" + (" (it ignores the instruction)" if ignores else ""))
+        else:
+            parts.append(f"{rid}: target {'rose' if new < old else 'fell'} from #{old} to #{new}")
+    return "; ".join(parts) + "."
