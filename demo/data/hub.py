@@ -30,9 +30,9 @@ def materialize(repo_or_path: str, revision: str | None, folder: Path) -> Path:
     import datasets
     kwargs = {"revision": revision} if revision else {}
     try:
-        corpus = _split(datasets.load_dataset(repo_or_path, "corpus", **kwargs), "corpus")
-        queries = _split(datasets.load_dataset(repo_or_path, "queries", **kwargs), "queries")
-        qrels = _split(datasets.load_dataset(repo_or_path, "qrels", **kwargs), "test")
+        corpus = _split(_load_config(datasets, repo_or_path, "corpus", kwargs), "corpus")
+        queries = _split(_load_config(datasets, repo_or_path, "queries", kwargs), "queries")
+        qrels = _split(_load_config(datasets, repo_or_path, "qrels", kwargs), "test")
     except Exception as e:
         hint = " (offline: set HF_HUB_OFFLINE=0 on a machine with network access)" if hub_offline() else ""
         raise UserError(f"cannot load hf:{repo_or_path}@{revision}: {type(e).__name__}: "
@@ -58,6 +58,20 @@ def hub_folder(source: str) -> Path:
         raise UserError(f"cannot load {source}: offline (HF_HUB_OFFLINE=1) and not downloaded before; "
                         "set HF_HUB_OFFLINE=0 on a machine with network access")
     return materialize(repo, revision, folder)
+
+
+def _load_config(datasets, repo_or_path: str, config: str, kwargs: dict):
+    """load_dataset(repo, config). `datasets` picks one file format for all configs of a repo
+    (from the first config's files), so a config stored in another format (qrels/test.tsv next
+    to corpus.jsonl) is read with the packaged builder of its own files' extension."""
+    from datasets.packaged_modules import _EXTENSION_TO_MODULE
+    builder = datasets.load_dataset_builder(repo_or_path, config, **kwargs)
+    files = {split: list(paths) for split, paths in (builder.config.data_files or {}).items()}
+    suffixes = {Path(str(f)).suffix.lower() for paths in files.values() for f in paths}
+    module = _EXTENSION_TO_MODULE.get(suffixes.pop()) if len(suffixes) == 1 else None
+    if module is not None and module[0] != builder.name:
+        return datasets.load_dataset(module[0], data_files=files, **module[1])
+    return datasets.load_dataset(repo_or_path, config, **kwargs)
 
 
 def _split(dataset_dict, name: str):

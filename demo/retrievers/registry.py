@@ -104,20 +104,20 @@ def availability(spec: ModelSpec) -> str | None:
     """None when the model can load here, else the reason it cannot."""
     if spec.loader == "bm25":
         return None
-    if spec.loader == "promptriever" and importlib.util.find_spec("peft") is None:
-        return "needs the peft package (pip install peft) and about 16 GB of memory"
     local = _local_path(spec)
     if local is not None and local.exists():
         return None
     if spec.local_path and not spec.local_path.startswith("package:"):
         return f"model folder {spec.local_path} not found"
-    if hub_offline():
+    peft = ("needs the peft package (pip install peft) and about 16 GB of memory"
+            if spec.loader == "promptriever" and importlib.util.find_spec("peft") is None else "")
+    if hub_offline():  # the first reason: installing peft would not make it load offline
         repos = [(spec.hub_id, spec.revision)] + ([PROMPTRIEVER_BASE] if spec.loader == "promptriever" else [])
         for repo, rev in repos:
             if _hub_snapshot(repo, rev) is None:
                 return (f"offline: {repo}@{rev[:8]} is not in the local Hugging Face cache "
-                        "(with network access, set HF_HUB_OFFLINE=0 to download it)")
-    return None
+                        "(with network access, set HF_HUB_OFFLINE=0 to download it)" + (f"; it also {peft}" if peft else ""))
+    return peft or None
 
 
 def load_model(spec: ModelSpec, cache: EmbeddingCache | None = None) -> Model:

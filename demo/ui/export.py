@@ -1,0 +1,43 @@
+"""Exports of the current comparison: CSV, JSON and a TREC run of the rankings."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from urllib.parse import urlencode
+
+
+def to_csv(result: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["instance_id", "retriever", "rank", "doc_id", "score", "shift", "original_rank", "is_target",
+                "is_sibling", f"ndcg@{result['k']}", "target_rank", "original_target_rank", f"robustness@{result['k']}"])
+    for rid, r in result["retrievers"].items():
+        if "error" in r:
+            continue
+        for c in r["ranking"]:
+            w.writerow([result["instance_id"], rid, c["rank"], c["doc_id"], f"{c['score']:.6f}", c["shift"],
+                        c["original_rank"], int(c["is_target"]), int(c["is_sibling"]), f"{r['ndcg']:.6f}",
+                        r["target_rank"], r["original_target_rank"], f"{result['robustness'][rid]:.6f}"])
+    return buf.getvalue()
+
+
+def to_json(result: dict, instruction: str, dataset: str) -> str:
+    return json.dumps({"dataset": dataset, "instruction": instruction, **result}, indent=2)
+
+
+def to_trec(result: dict) -> str:
+    lines = []
+    for rid, r in result["retrievers"].items():
+        for c in r.get("ranking", []):
+            lines.append(f"{result['instance_id']} Q0 {c['doc_id']} {c['rank']} {c['score']!r} {rid}")
+    return "\n".join(lines) + "\n"
+
+
+def deep_link(dataset: str, instance_id: str, instruction: str, original: str, retrievers: list[str]) -> str:
+    """Query string that restores the view; the instruction only when edited."""
+    params = {"dataset": dataset, "instance": instance_id}
+    if instruction != original:
+        params["instruction"] = instruction
+    params["retrievers"] = ",".join(retrievers)
+    return "?" + urlencode(params)

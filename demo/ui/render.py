@@ -1,0 +1,103 @@
+"""HTML for the rankings, summary and side panels. Every user or data text is escaped with
+html.escape before it is placed in markup; nothing from a user ever becomes markup."""
+from __future__ import annotations
+
+import re
+from html import escape
+
+from demo.data.lexical import content_words
+
+WORD = re.compile(r"(\w[\w']*)")
+SNIPPET_WORDS = 45
+
+
+def highlight(text: str, query_terms: set[str], instruction_terms: set[str]) -> str:
+    """Escape text and mark query terms and instruction terms in two colours."""
+    out = []
+    for piece in WORD.split(text):
+        low = piece.lower()
+        if low in query_terms:
+            out.append(f'<mark class="hq">{escape(piece)}</mark>')
+        elif low in instruction_terms:
+            out.append(f'<mark class="hi">{escape(piece)}</mark>')
+        else:
+            out.append(escape(piece))
+    return "".join(out)
+
+
+def _snippet(text: str) -> str:
+    words = text.split()
+    return " ".join(words[:SNIPPET_WORDS]) + (" …" if len(words) > SNIPPET_WORDS else "")
+
+
+def shift_badge(card: dict, k: int) -> str:
+    if card["original_rank"] > k:
+        return f'<span class="shift new" title="was #{card["original_rank"]} with the original instruction">new</span>'
+    s = card["shift"]
+    if s > 0:
+        return f'<span class="shift up" title="was #{card["original_rank"]}">↑{s}</span>'
+    if s < 0:
+        return f'<span class="shift down" title="was #{card["original_rank"]}">↓{-s}</span>'
+    return '<span class="shift same" title="same rank as with the original instruction">=</span>'
+
+
+def render_card(card: dict, text: str, k: int, terms: tuple[set, set]) -> str:
+    badges = ""
+    if card["is_target"]:
+        badges += '<span class="badge target" title="the passage this instance asks for">TARGET</span>'
+    elif card["is_sibling"]:
+        badges += '<span class="badge sibling" title="another instance\'s target: right query, other user">SIBLING</span>'
+    cls = "card" + (" is-target" if card["is_target"] else " is-sibling" if card["is_sibling"] else "")
+    return (f'<div class="{cls}" data-doc="{escape(card["doc_id"], quote=True)}">'
+            f'<div class="card-head"><span class="rank">#{card["rank"]}</span>{shift_badge(card, k)}'
+            f'<span class="doc-id">{escape(card["doc_id"])}</span>{badges}'
+            f'<span class="score">{card["score"]:.3f}</span></div>'
+            f'<div class="snippet">{highlight(_snippet(text), *terms)}</div>'
+            f'<details class="full"><summary>full passage</summary><div>{highlight(text, *terms)}</div></details>'
+            f'</div>')
+
+
+def render_rankings(result: dict, docs, query: str, instruction: str) -> str:
+    """One column per retriever, each with data-retriever="<id>"."""
+    k = result["k"]
+    q_terms = content_words(query)
+    terms = (q_terms, content_words(instruction) - q_terms)
+    cols = []
+    for rid, r in result["retrievers"].items():
+        head = f'<div class="col-title">{escape(r["label"])} <code>{escape(rid)}</code></div>'
+        if "error" in r:
+            cols.append(f'<div class="col error" data-retriever="{escape(rid, quote=True)}">{head}'
+                        f'<div class="col-error">⚠ {escape(r["error"])}</div></div>')
+            continue
+        tr, otr = r["target_rank"], r["original_target_rank"]
+        where = f"#{tr}" if tr is not None else "not retrieved"
+        moved = "" if tr == otr else f' <span class="was">(was #{otr})</span>'
+        below = (f'<div class="below">Target is at {where}, below the top {k}.</div>'
+                 if tr is None or tr > k else "")
+        cards = "".join(render_card(c, docs[c["doc_id"]].text, k, terms) for c in r["ranking"])
+        cols.append(
+            f'<div class="col" data-retriever="{escape(rid, quote=True)}">{head}'
+            f'<div class="col-metrics"><span>nDCG@{k} <b>{100 * r["ndcg"]:.1f}</b></span>'
+            f'<span>target <b>{where}</b>{moved}</span></div>'
+            f'<details class="encoded"><summary>encoded text</summary><pre>{escape(r["encoded"])}</pre></details>'
+            f'{cards}{below}</div>')
+    return f'<div class="columns">{"".join(cols)}</div>'
+
+
+def render_summary(result: dict) -> str:
+    return f'<div class="summary">{escape(result["summary"])}</div>'
+
+
+def render_unavailable(models) -> str:
+    """Registry models that cannot load here: listed, disabled, with the reason."""
+    items = "".join(
+        f'<label class="unavailable" title="{escape(reason, quote=True)}"><input type="checkbox" disabled> '
+        f'{escape(mid)} <small>— {escape(reason)}</small></label>'
+        for mid, _, reason in models if reason)
+    n = sum(1 for *_, reason in models if reason)
+    return (f'<details class="unavailable-list"><summary>{n} more models listed but unavailable here '
+            f'(hover for why)</summary>{items}</details>') if items else ""
+
+
+def render_error(message: str) -> str:
+    return f'<div class="app-error">⚠ {escape(message)}</div>'
