@@ -26,7 +26,11 @@ def embedding_key(model: str, revision: str, prompt: str, text: str) -> str:
 class EmbeddingCache:
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
-        self._cache = self._open()
+        self._cache: diskcache.Cache | None = None
+        try:
+            self._cache = self._open()
+        except FAULTS as e:  # a corrupt database file fails already when opened
+            self._reset(e)
 
     def _open(self) -> diskcache.Cache:
         return diskcache.Cache(str(self.directory), size_limit=2**34)
@@ -34,14 +38,22 @@ class EmbeddingCache:
     def _reset(self, error: Exception) -> None:
         log.warning("embedding cache at %s is unusable (%s); rebuilding it", self.directory, error)
         try:
-            self._cache.close()
+            if self._cache is not None:
+                self._cache.close()
         except Exception:  # closing a broken cache may fail too; we discard it anyway
             pass
         shutil.rmtree(self.directory, ignore_errors=True)
         self._cache = self._open()
 
+    def _ensure_present(self) -> None:
+        """A cache folder deleted while open: sqlite would go on using the deleted file (reads
+        from a ghost, writes lost), so start a new cache in its place."""
+        if not (self.directory / "cache.db").is_file():
+            self._reset(FileNotFoundError(f"{self.directory / 'cache.db'} was deleted"))
+
     def get_many(self, keys: list[str], dim: int | None = None) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
+        self._ensure_present()
         try:
             for key in keys:
                 raw = self._cache.get(key)
@@ -57,6 +69,7 @@ class EmbeddingCache:
         return found
 
     def set_many(self, items: dict[str, np.ndarray]) -> None:
+        self._ensure_present()
         try:
             with self._cache.transact():
                 for key, vec in items.items():

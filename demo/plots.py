@@ -61,8 +61,7 @@ def rank_shift_figure(result: dict, focus: str | None = None) -> go.Figure:
                         subplot_titles=("Target rank per retriever", f"Top-{k} movement: {focus}"))
     for rid, r in rs.items():
         old, new = r["original_target_rank"], r["target_rank"]
-        fig.add_scatter(x=["original", "edited"], y=[old, new], mode="lines+markers+text", name=rid,
-                        text=[f"#{old}", f"#{new}"], textposition=["middle left", "middle right"],
+        fig.add_scatter(x=["original", "edited"], y=[old, new], mode="lines+markers", name=rid,
                         hovertemplate=f"{rid}<br>%{{x}}: target #%{{y}}<extra></extra>", row=1, col=1)
     if focus:
         r = rs[focus]

@@ -37,6 +37,11 @@ class Ranking:
     ranks: np.ndarray
     scores: np.ndarray
 
+    @property
+    def empty(self) -> bool:
+        """Nothing was encoded (e.g. instruction-only text in query mode): nothing is retrieved."""
+        return not self.encoded.strip()
+
 
 class Corpus:
     """A model indexed on one dataset's corpus, with the doc-id tie-break order."""
@@ -93,11 +98,11 @@ class Explorer:
             raise found
         return found
 
-    def rankings(self, source: str, retriever_id: str, pairs: Sequence[tuple[str, str]]) -> tuple[Corpus, list[Ranking]]:
-        """Full rankings for (instruction, query) pairs, memoised by encoded input."""
+    def rankings(self, source: str, retriever_id: str, pairs: Sequence[tuple]) -> tuple[Corpus, list[Ranking]]:
+        """Full rankings for (instruction, query[, query_first]) tuples, memoised by encoded input."""
         spec, mode = parse_retriever_id(retriever_id)
         corpus = self.corpus(source, spec.model_id)
-        inputs = [query_input(corpus.model.template, mode, i, q) for i, q in pairs]
+        inputs = [query_input(corpus.model.template, mode, *pair) for pair in pairs]
         keys = [(source, spec.model_id, e.prompt, e.text) for e in inputs]
         with self._memo_lock:
             found = {k: self._memo[k] for k in keys if k in self._memo}
@@ -167,14 +172,14 @@ class Explorer:
             rob[rid] = robustness({**group_ndcg, inst.instance_id: ndcg}, {inst.query_id: group_ndcg})
             out[rid] = {
                 "label": _label(rid), "encoded": new.encoded, "original_encoded": orig.encoded,
-                "ranking": [_card(corpus, new, orig, i, inst, siblings) for i in new.order[:k]],
+                "ranking": [] if new.empty else [_card(corpus, new, orig, i, inst, siblings) for i in new.order[:k]],
                 "target_rank": _target_rank(corpus, inst, new), "ndcg": ndcg,
                 "original_target_rank": _target_rank(corpus, inst, orig), "original_ndcg": group_ndcg[inst.instance_id],
                 "original_top": [corpus.doc_ids[i] for i in orig.order[:k]],
             }
         return {"instance_id": inst.instance_id, "query_id": inst.query_id, "k": k, "retrievers": out,
                 "robustness": rob, "original_robustness": rob_orig, "errors": errors,
-                "summary": summarize(out, edited != (inst.instruction, inst.query))}
+                "summary": summarize(out, edited != (inst.instruction, inst.query, False))}
 
     def sweep(self, source: str, query_id: str, retrievers, k=10, instance_id: str | None = None,
               instruction: str | None = None) -> dict:
@@ -192,7 +197,7 @@ class Explorer:
                  next((g for g in group if g.instance_id in bench.paraphrases), group[0]))
         if pivot.query_id != query_id:
             raise UserError(f"instance {pivot.instance_id!r} is not of base query {query_id!r}")
-        rows: list[tuple[dict, Instance, tuple[str, str]]] = []
+        rows: list[tuple[dict, Instance, tuple]] = []
         for g in group:
             rows.append(({"kind": "original", "label": g.persona or g.instance_id, "instance_id": g.instance_id,
                           "text": g.instruction}, g, (g.instruction, g.query)))
@@ -254,11 +259,15 @@ def _label(rid: str) -> str:
 
 
 def _ndcg(corpus: Corpus, inst: Instance, r: Ranking, k: int) -> float:
+    if r.empty:
+        return 0.0
     top = r.order[:k]
     return ndcg_at_k(inst.qrels, {corpus.doc_ids[i]: float(r.scores[i]) for i in top}, k)
 
 
 def _target_rank(corpus: Corpus, inst: Instance, r: Ranking) -> int | None:
+    if r.empty:
+        return None
     ranks = [int(r.ranks[corpus.index[t]]) for t in inst.targets if t in corpus.index]
     return min(ranks) if ranks else None
 
@@ -282,7 +291,9 @@ def summarize(results: dict, changed: bool) -> str:
             continue
         old, new = r["original_target_rank"], r["target_rank"]
         ignores = rid.endswith("@query")
-        if old == new:
+        if new is None:
+            parts.append(f"{rid}: nothing to encode, nothing retrieved (target was #{old})")
+        elif old == new:
             parts.append(f"{rid} unchanged at #{new}" + (" (it ignores the instruction)" if ignores else ""))
         else:
             parts.append(f"{rid}: target {'rose' if new < old else 'fell'} from #{old} to #{new}")

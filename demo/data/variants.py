@@ -19,12 +19,17 @@ PERSONA = re.compile(r"^(i am|i'm|i've been|as an?|my name|i work|i teach|i run|
 PARAPHRASE_MODEL_REASON = "model-written paraphrases need a paraphrasing model; none is available offline"
 
 
-def split_variant(text: str, query: str) -> tuple[str, str]:
-    """Editor text -> (instruction, query). Without [SEP] the text is the instruction."""
+def split_variant(text: str, query: str) -> tuple[str, str, bool]:
+    """Editor text -> (instruction, query, query_first). Without [SEP] the text is the
+    instruction. `query [SEP] instruction` (the base query before [SEP]) is the query-first
+    order: the template puts the query first, and modes still drop the right part."""
     if SEP in text:
-        instruction, _, q = text.rpartition(SEP)
-        return instruction.strip(), q.strip()
-    return text.strip(), query
+        before, _, after = text.rpartition(SEP)
+        before, after = before.strip(), after.strip()
+        if before == query.strip() and after and after != query.strip():
+            return after, query, True
+        return before, after, False
+    return text.strip(), query, False
 
 
 def _rng(*parts: str) -> random.Random:

@@ -93,7 +93,11 @@ TEMPLATES = {
 }
 
 
-def query_input(template, mode: str, instruction: str, query: str) -> EncodeInput:
+def query_input(template, mode: str, instruction: str, query: str, query_first: bool = False) -> EncodeInput:
+    """The query-side input of a retriever in `mode`. query_first swaps the two parts' places
+    in the full template (the "query first" perturbation); the other modes are unaffected."""
+    if mode == "full" and query_first:
+        return template.query(query, instruction)
     if mode == "query":
         return template.query("", query)
     if mode == "instruction":
