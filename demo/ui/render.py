@@ -72,8 +72,10 @@ def render_rankings(result: dict, docs, query: str, instruction: str) -> str:
         tr, otr = r["target_rank"], r["original_target_rank"]
         where = f"#{tr}" if tr is not None else "not retrieved"
         moved = "" if tr == otr else f' <span class="was">(was #{otr})</span>'
-        below = (f'<div class="below">Target is at {where}, below the top {k}.</div>'
-                 if tr is None or tr > k else "")
+        if tr is None:
+            below = '<div class="below">Nothing to encode for this retriever, so nothing was retrieved.</div>'
+        else:
+            below = f'<div class="below">Target is at #{tr}, below the top {k}.</div>' if tr > k else ""
         cards = "".join(render_card(c, docs[c["doc_id"]].text, k, terms) for c in r["ranking"])
         cols.append(
             f'<div class="col" data-retriever="{escape(rid, quote=True)}">{head}'
