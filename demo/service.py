@@ -66,13 +66,20 @@ class Explorer:
     def __init__(self, cache: EmbeddingCache | None = None, max_rankings: int = 4096):
         self._cache = cache
         self._corpora: dict[tuple[str, str], Corpus | Exception] = {}
-        self._build_lock = threading.Lock()
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks_lock = threading.Lock()
         self._memo: OrderedDict = OrderedDict()
         self._memo_lock = threading.Lock()
         self._max = max_rankings
         self._tables: dict = {}
 
     # ---- loading -------------------------------------------------------------------------
+    def _embedding_cache(self) -> EmbeddingCache:
+        with self._locks_lock:
+            if self._cache is None:
+                self._cache = default_cache()
+            return self._cache
+
     def benchmark(self, source: str) -> Benchmark:
         if not source or not str(source).strip():
             raise UserError("no dataset given")
@@ -81,13 +88,13 @@ class Explorer:
     def corpus(self, source: str, model_id: str, progress: Callable[[int, int], None] | None = None) -> Corpus:
         """The model indexed on the dataset, built once. A model that failed stays failed."""
         key = (source, model_id)
-        with self._build_lock:
+        with self._locks_lock:  # one lock per (dataset, model): a slow model never blocks the others
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
             if key not in self._corpora:
                 bench = self.benchmark(source)
                 try:
-                    if self._cache is None:
-                        self._cache = default_cache()
-                    model = load_model(MODELS[model_id], self._cache)
+                    model = load_model(MODELS[model_id], self._embedding_cache())
                     docs = list(bench.docs.values())
                     model.index_corpus(docs, progress)
                     self._corpora[key] = Corpus(model, [d.doc_id for d in docs])
