@@ -231,23 +231,28 @@ class Explorer:
         return {"query_id": query_id, "query": group[0].query, "k": k, "pivot": pivot.instance_id,
                 "variants": [v for v, _, _ in rows], "retrievers": result}
 
-    def query_table(self, source: str, retrievers, k: int = 10) -> list[dict]:
-        """Per base query: Robustness@k and mean nDCG@k per retriever, and how much the
-        retrievers disagree, for ordering the query picker by interest."""
+    def instance_ndcgs(self, source: str, retrievers, k: int = 10) -> dict[str, dict[str, float]]:
+        """nDCG@k of every instance (original instruction) per retriever; failed retrievers omitted."""
         k = self._check(None, k)
         ids = parse_retriever_list(retrievers)
         key = (source, tuple(ids), k)
-        if key in self._tables:
-            return self._tables[key]
+        if key not in self._tables:
+            insts = list(self.benchmark(source).instances.values())
+            per = {}
+            for rid in ids:
+                try:
+                    corpus, ranks = self.rankings(source, rid, [(i.instruction, i.query) for i in insts])
+                except UserError:
+                    continue
+                per[rid] = {i.instance_id: _ndcg(corpus, i, r, k) for i, r in zip(insts, ranks)}
+            self._tables[key] = per
+        return self._tables[key]
+
+    def query_table(self, source: str, retrievers, k: int = 10) -> list[dict]:
+        """Per base query: Robustness@k and mean nDCG@k per retriever, and how much the
+        retrievers disagree, for ordering the query picker by interest."""
         bench = self.benchmark(source)
-        insts = list(bench.instances.values())
-        per = {}
-        for rid in ids:
-            try:
-                corpus, ranks = self.rankings(source, rid, [(i.instruction, i.query) for i in insts])
-            except UserError:
-                continue
-            per[rid] = {i.instance_id: _ndcg(corpus, i, r, k) for i, r in zip(insts, ranks)}
+        per = self.instance_ndcgs(source, retrievers, k)
         rows = []
         for qid, members in bench.groups.items():
             rob = {rid: min(v[m] for m in members) for rid, v in per.items()}
@@ -256,8 +261,17 @@ class Explorer:
                          "robustness": rob, "ndcg": nd,
                          "min_robustness": min(rob.values()) if rob else None,
                          "disagreement": (max(nd.values()) - min(nd.values())) if nd else 0.0})
-        self._tables[key] = rows
         return rows
+
+    def scoreboard(self, source: str, retrievers, k: int = 10) -> dict:
+        """Dataset-level nDCG@k and Robustness@k per retriever (as `python -m demo evaluate`),
+        with the instruction-blind floor."""
+        from demo.evaluation import blind_floor
+        bench = self.benchmark(source)
+        per = self.instance_ndcgs(source, retrievers, k)
+        board = {rid: {f"ndcg@{k}": mean(v.values()), f"robustness@{k}": robustness(v, bench.groups)}
+                 for rid, v in per.items()}
+        return {"k": k, "retrievers": board, "floor": blind_floor(bench, k)}
 
 
 def _label(rid: str) -> str:

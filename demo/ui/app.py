@@ -18,7 +18,7 @@ from demo.retrievers.templates import MODES
 from demo.service import MAX_INSTRUCTION_CHARS, Explorer
 from demo.ui.export import deep_link, to_csv, to_json, to_trec
 from demo.ui.layout import COPY_LINK_JS, CSS, EXPLAINER, HEADER, HOVER_JS
-from demo.ui.render import render_error, render_rankings, render_summary, render_unavailable
+from demo.ui.render import render_error, render_rankings, render_scoreboard, render_summary, render_unavailable
 
 DEFAULT_RETRIEVERS = ["bm25", "bm25@query", "minilm", "minilm@query"]
 ORDERS = ["dataset order", "lowest Robustness@10", "largest disagreement"]
@@ -158,6 +158,15 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         return (html, render_summary(result), robustness_figure(result), rank_shift_figure(result, focus),
                 sweep_figure(sweep), link, new_state)
 
+    def on_scoreboard(dataset, retrievers, k, progress=gr.Progress()):
+        if not retrievers:
+            return render_error("Select at least one retriever.")
+        progress(0.1, desc="ranking every instance")
+        try:
+            return render_scoreboard(explorer.scoreboard(dataset, retrievers, k), dataset)
+        except UserError as e:
+            return render_error(str(e))
+
     def on_export(state):
         result = (state or {}).get("result")
         if not result:
@@ -229,6 +238,9 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
             with gr.Row():
                 export_btn = gr.Button("Export CSV, JSON and TREC run", elem_id="export", scale=1)
                 files = gr.File(file_count="multiple", label="Exports", elem_id="exports", scale=3)
+        with gr.Accordion("Scoreboard on this dataset", open=False, elem_id="scoreboard-box"):
+            board_btn = gr.Button("Compute nDCG@k and Robustness@k over the whole dataset", elem_id="scoreboard-btn")
+            board = gr.HTML(elem_id="scoreboard")
         with gr.Accordion("What the numbers mean", open=False, elem_id="explainer"):
             gr.Markdown(EXPLAINER)
 
@@ -251,6 +263,7 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         gr.on([instruction.input, instruction.blur, retrievers.input, k.release], **live)
         copy_btn.click(None, link, link, js=COPY_LINK_JS, **PRIVATE)
         export_btn.click(on_export, state, files, **PRIVATE)
+        board_btn.click(on_scoreboard, [dataset, retrievers, k], board, **PRIVATE)
 
         gr.api(api_instance, api_name="instance")
         gr.api(api_rank, api_name="rank")

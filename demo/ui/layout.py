@@ -35,6 +35,10 @@ mark.hq { background: #bfdbfe; padding: 0 1px; } mark.hi { background: #fde68a; 
 .below { font-size: .85rem; color: #991b1b; margin-top: 6px; }
 .col-error { color: #991b1b; font-size: .9rem; }
 .legend { font-size: .82rem; color: #475569; }
+.scoreboard { border-collapse: collapse; font-size: .9rem; }
+.scoreboard td, .scoreboard th { padding: 3px 10px; border-bottom: 1px solid #e2e8f0; text-align: right; }
+.scoreboard td:first-child, .scoreboard th:first-child { text-align: left; }
+.scoreboard tr.floor td { color: #64748b; font-style: italic; }
 .unavailable-list { font-size: .8rem; color: #64748b; }
 .unavailable-list summary { cursor: pointer; }
 .unavailable { display: block; color: #94a3b8; }

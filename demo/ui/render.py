@@ -103,3 +103,40 @@ def render_unavailable(models) -> str:
 
 def render_error(message: str) -> str:
     return f'<div class="app-error">⚠ {escape(message)}</div>'
+
+
+# Published InstructIR figures (nDCG@10, Robustness@10; Promptriever paper, Table 2), by model id.
+PUBLISHED = {"bm25": ("BM25", 76.0, 26.9), "e5-mistral-7b-instruct": ("E5-Mistral", 86.3, 55.4),
+             "promptriever-llama3.1-8b-instruct": ("Promptriever", 92.1, 63.1)}
+PUBLISHED_OTHERS = [("TART-Contriever", 84.8, 47.5), ("Instructor-XL", 48.6, 21.5), ("RepLLaMA", 85.7, 50.2),
+                    ("FollowIR-7B (reranker)", 81.3, 71.5)]
+
+
+def is_instructir(dataset: str) -> bool:
+    return "instructir" in dataset.lower()
+
+
+def render_scoreboard(board: dict, dataset: str) -> str:
+    """Live dataset-level figures per retriever; published InstructIR figures beside them when
+    the dataset is InstructIR."""
+    k = board["k"]
+    show = is_instructir(dataset)
+    head = f"<tr><th>retriever</th><th>nDCG@{k}</th><th>Robustness@{k}</th>" + \
+           ("<th>published nDCG@10 / R@10</th>" if show else "") + "</tr>"
+    rows = []
+    for rid, m in board["retrievers"].items():
+        pub = PUBLISHED.get(rid) if show else None
+        cell = f"<td>{pub[1]:.1f} / {pub[2]:.1f} ({escape(pub[0])})</td>" if pub else ("<td>–</td>" if show else "")
+        rows.append(f"<tr><td><code>{escape(rid)}</code></td><td>{100 * m[f'ndcg@{k}']:.1f}</td>"
+                    f"<td>{100 * m[f'robustness@{k}']:.1f}</td>{cell}</tr>")
+    f = board["floor"]
+    rows.append(f"<tr class=\"floor\"><td>instruction-blind floor</td><td>{100 * f[f'ndcg@{k}']:.1f}</td>"
+                f"<td>{100 * f[f'robustness@{k}']:.1f}</td>{'<td>49.7 / 32.1</td>' if show else ''}</tr>")
+    others = ", ".join(f"{escape(n)} {a:.1f}/{b:.1f}" for n, a, b in
+                       [v for v in PUBLISHED.values()] + PUBLISHED_OTHERS)
+    note = ("" if show else "<p class=\"legend\">Published figures are on InstructIR; this dataset is "
+            f"{escape(dataset)}, so they are listed for reference only.</p>")
+    return (f'<table class="scoreboard">{head}{"".join(rows)}</table>{note}'
+            f'<p class="legend">Published on InstructIR (nDCG@10/Robustness@10, Promptriever paper, Table 2): {others}. '
+            f'Reproduce the live figures with <code>python -m demo evaluate --dataset {escape(dataset)} '
+            f'--retrievers {escape(",".join(board["retrievers"]))} --k {k}</code>.</p>')
