@@ -79,9 +79,11 @@ def rank_shift_figure(result: dict, focus: str | None = None) -> go.Figure:
                             hovertemplate=f"{doc}<br>original #{old} → edited " +
                                           (f"#{new}" if new is not None else f"below #{k}") + "<extra></extra>",
                             row=1, col=2)
+    fig.update_xaxes(title_text="instruction")
     fig.update_yaxes(autorange="reversed", title_text="rank (1 = top)", row=1, col=1)
     fig.update_yaxes(autorange="reversed", range=[k + 1.5, 0.5], tickvals=list(range(1, k + 1)) + [k + 1],
-                     ticktext=[str(i) for i in range(1, k + 1)] + [f">{k}"], row=1, col=2)
+                     ticktext=[str(i) for i in range(1, k + 1)] + [f">{k}"], title_text=f"rank in the top {k}",
+                     row=1, col=2)
     fig.update_layout(**LAYOUT, title="Rank shift: original → edited instruction")
     return fig
 
@@ -104,5 +106,5 @@ def sweep_figure(sweep: dict) -> go.Figure:
                                colorbar=dict(title="target<br>rank")))
     fig.update_layout(**{**LAYOUT, "height": 200 + 45 * len(ids), "margin": dict(l=130, r=20, t=60, b=110)},
                       title=f"Sweep of “{sweep['query']}”: target rank per variant (Robustness@{sweep['k']} over its instructions)",
-                      xaxis=dict(title="variant", tickangle=-40), yaxis=dict(autorange="reversed"))
+                      xaxis=dict(title="variant", tickangle=-40), yaxis=dict(title="retriever", autorange="reversed"))
     return fig

@@ -8,6 +8,7 @@ import faiss
 import numpy as np
 
 from demo.data.records import Document
+from demo.metrics.ranking import top_ranked
 from demo.retrievers.encoders import Encoder, Progress
 from demo.retrievers.templates import EncodeInput
 
@@ -32,7 +33,16 @@ class DenseModel:
     def score(self, inputs: Sequence[EncodeInput], depth: int | None) -> list[dict[str, float]]:
         assert self.index is not None, "index_corpus first"
         queries = np.ascontiguousarray(self.encoder.encode(inputs), dtype=np.float32)
-        k = len(self.doc_ids) if depth is None else min(depth, len(self.doc_ids))
-        scores, idx = self.index.search(queries, k)
-        return [{self.doc_ids[j]: float(s) for s, j in zip(row_s, row_i) if j >= 0}
-                for row_s, row_i in zip(scores, idx)]
+        n = len(self.doc_ids)
+        k = n if depth is None else min(depth, n)
+        probe = min(k + 1, n)  # one more than asked, to see whether a tie crosses the cut
+        scores, idx = self.index.search(queries, probe)
+        results = []
+        for query, row_s, row_i in zip(queries, scores, idx):
+            if probe > k and row_s[k] == row_s[k - 1]:
+                # faiss picks arbitrarily among docs tied at the cut (e.g. duplicate passages);
+                # the ranking rule (DESIGN §4) keeps the smaller doc ids, so rank the whole row
+                row_s, row_i = (a[0] for a in self.index.search(query[None], n))
+            found = {self.doc_ids[j]: float(s) for s, j in zip(row_s, row_i) if j >= 0}
+            results.append({d: found[d] for d in top_ranked(found, k)} if len(found) > k else found)
+        return results
