@@ -62,7 +62,7 @@ def tiny_sentence_transformer(folder: Path) -> Path:
     hf = folder / "hf"
     hf.mkdir(parents=True, exist_ok=True)
     (hf / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(hf / "vocab.txt"))
+    tokenizer = BertTokenizerFast(vocab=str(hf / "vocab.txt"))
     torch.manual_seed(0)
     config = BertConfig(vocab_size=len(words) + 5, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=128)
