@@ -95,7 +95,8 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         except UserError as e:
             dataset = default_dataset
             picks = select(dataset, None, None, None, ORDERS[0], rids)
-            picks = picks[:-1] + (render_error(str(e)),)
+            # in the query panel: the refresh that follows rewrites the summary, and the message would vanish
+            picks = picks[:4] + (render_error(f"Could not open the link: {e}") + picks[4],) + picks[5:]
         return (dataset, gr.update(value=rids)) + picks
 
     def on_dataset(dataset, order, retrievers):
@@ -258,9 +259,11 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
                        **PRIVATE).then(**live)
         random_btn.click(on_random, [dataset, order, retrievers], picks, **PRIVATE).then(**live)
         order.input(on_order, [dataset, order, retrievers, query], [query, summary], **PRIVATE)
-        variant.input(on_variant, [variant, state], instruction, **PRIVATE).then(**live)
-        reset.click(on_reset, state, instruction, **PRIVATE).then(**live)
-        gr.on([instruction.input, instruction.blur, retrievers.input, k.release], **live)
+        variant.input(on_variant, [variant, state], instruction, **PRIVATE)  # refreshes via instruction.change
+        reset.click(on_reset, state, instruction, **PRIVATE)
+        # .change, not .input: Gradio's Textbox fires `input` on keypress only, so deleting, cutting or
+        # pasting text would not refresh until blur; `change` fires on every edit (and on set values).
+        gr.on([instruction.change, instruction.blur, retrievers.input, k.release], **live)
         copy_btn.click(None, link, link, js=COPY_LINK_JS, **PRIVATE)
         export_btn.click(on_export, state, files, **PRIVATE)
         board_btn.click(on_scoreboard, [dataset, retrievers, k], board, **PRIVATE)
