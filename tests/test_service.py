@@ -329,3 +329,19 @@ def test_original_ndcg_matches_the_cli(ex, bench, cli_json):
         table = {row["query_id"]: row for row in ex.query_table(SRC, [rid], 10)}
         assert cli_json["retrievers"][rid]["robustness@10"] == pytest.approx(
             sum(row["robustness"][rid] for row in table.values()) / len(table), abs=1e-6)
+
+
+def test_scoreboard_matches_the_cli(ex, cli_json):
+    board = ex.scoreboard(SRC, ["bm25", "minilm"], 10)
+    for rid in ("bm25", "minilm"):
+        for key in ("ndcg@10", "robustness@10"):
+            assert board["retrievers"][rid][key] == pytest.approx(cli_json["retrievers"][rid][key], abs=1e-9)
+    assert board["floor"]["ndcg@10"] == pytest.approx(cli_json["instruction_blind_floor"]["ndcg@10"])
+
+
+def test_scoreboard_shows_published_figures_only_for_instructir(ex):
+    from demo.ui.render import render_scoreboard
+    board = ex.scoreboard(SRC, ["bm25"], 10)
+    assert "76.0 / 26.9" not in render_scoreboard(board, "demo")
+    assert "76.0 / 26.9 (BM25)" in render_scoreboard(board, "hf:kaist-ai/InstructIR")
+    assert "--retrievers bm25 --k 10" in render_scoreboard(board, "demo")

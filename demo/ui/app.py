@@ -208,8 +208,9 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
                                   allow_custom_value=True, label="Dataset", elem_id="dataset", scale=2,
                                   info="demo, a folder in the release layout, or hf:owner/name")
             query = gr.Dropdown(label="Base query (type to search)", filterable=True, elem_id="query", scale=5)
-            order = gr.Dropdown(choices=ORDERS, value=ORDERS[0], label="Order queries by", elem_id="order", scale=2)
-            random_btn = gr.Button("Random query", elem_id="random", scale=1, size="sm")
+            with gr.Column(scale=2, min_width=180):
+                order = gr.Dropdown(choices=ORDERS, value=ORDERS[0], label="Order queries by", elem_id="order")
+                random_btn = gr.Button("Random query", elem_id="random", size="sm")
             instance = gr.Dropdown(label="Instance (whose instruction)", elem_id="instance", scale=3)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):

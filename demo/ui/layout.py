@@ -6,7 +6,7 @@ CSS = """
 #app-header p { margin: 2px 0 0; color: #475569; }
 .summary { font-size: 1.02rem; padding: 8px 12px; border-left: 4px solid #2563eb; background: #eff6ff; border-radius: 6px; }
 .app-error { padding: 8px 12px; border-left: 4px solid #dc2626; background: #fef2f2; border-radius: 6px; }
-.columns { display: grid; grid-template-columns: repeat(auto-fill, minmax(290px, 1fr)); gap: 12px; }
+.columns { display: grid; grid-template-columns: repeat(auto-fit, minmax(290px, 1fr)); gap: 12px; }
 .col { border: 1px solid #e2e8f0; border-radius: 10px; padding: 8px; background: #fff; min-width: 0; }
 .col.error { background: #fef2f2; }
 .col-title { font-weight: 700; font-size: 1rem; }
