@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,15 +11,12 @@ from rank_bm25 import BM25Okapi
 
 from demo.data.release import load_folder
 from demo.retrievers.bm25 import tokenize
-from helpers import TINY, write_release
+from helpers import TINY, assert_one_line_error, run_cli, write_release
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "demo", *map(str, args)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+cli = run_cli
 
 
 def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -30,14 +25,7 @@ def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     return proc
 
 
-def one_line_error(proc: subprocess.CompletedProcess, *fragments: str) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    for f in fragments:
-        assert f in lines[0], (f, lines[0])
-    return lines[0]
+one_line_error = assert_one_line_error
 
 
 @pytest.fixture(scope="module")

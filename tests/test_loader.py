@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
-import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -15,25 +13,13 @@ import pytest
 from demo.data.records import split_query_text
 from demo.data.release import load_folder
 from demo.evaluation import blind_floor
-from helpers import SHARED, TINY, real_release_folder, write_release
+from helpers import SHARED, TINY, assert_one_line_error, real_release_folder, run_cli, write_release
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def validate(dataset, *extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-m", "demo", "validate", "--dataset", str(dataset), *extra],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
+    return run_cli("validate", "--dataset", dataset, *extra, timeout=120)
 
 
 def rewrite_line(path: Path, line: int, text: str) -> None:

@@ -13,7 +13,7 @@ import gradio as gr
 
 from demo.errors import UserError
 from demo.plots import error_figure, rank_shift_figure, robustness_figure, sweep_figure
-from demo.retrievers.registry import MODELS, model_choices, parse_retriever_id
+from demo.retrievers.registry import model_choices, parse_retriever_id
 from demo.retrievers.templates import MODES
 from demo.service import MAX_INSTRUCTION_CHARS, Explorer
 from demo.ui.export import deep_link, to_csv, to_json, to_trec
