@@ -12,6 +12,10 @@ OFFLINE_DEFAULTS = {
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "GRADIO_ANALYTICS_ENABLED": "False",
     "TOKENIZERS_PARALLELISM": "false",
+    # torch's OpenMP threads spin while waiting; with 2 cores and concurrent users (or any other
+    # load) that turned a 25 ms query encode into 500 ms (benchmarks/RESULTS-app.md). Passive
+    # waiting gives the core away instead.
+    "OMP_WAIT_POLICY": "PASSIVE",
 }
 
 
