@@ -342,19 +342,21 @@ def bench_dense(bench: Benchmark, repeats: int, workdir: Path) -> dict:
     st.encode(doc_texts[:256], batch_size=batch_size, show_progress_bar=False)  # warm-up
     raws, raw_cpu, colds, cold_cpu, cold_model, counts, ndcgs = [], [], [], [], [], [], []
     last_cold = None
-    for r in range(repeats):  # interleaved pairs, so that drift and contention hit both alike
-        gc.collect()
-        c = _cpu_s()
-        raws.append(timed(raw)[0])
-        raw_cpu.append(_cpu_s() - c)
-        gc.collect()
-        last_cold = workdir / f"cache-cold-{r}"
-        elapsed, cpu, model_s, count, ndcg = evaluate(last_cold)
-        colds.append(elapsed)
-        cold_cpu.append(cpu)
-        cold_model.append(model_s)
-        counts.append(count)
-        ndcgs.append(ndcg)
+    for r in range(repeats):  # interleaved pairs (order alternating), so drift and load hit both alike
+        for which in (("raw", "cold") if r % 2 == 0 else ("cold", "raw")):
+            gc.collect()
+            if which == "raw":
+                c = _cpu_s()
+                raws.append(timed(raw)[0])
+                raw_cpu.append(_cpu_s() - c)
+            else:
+                last_cold = workdir / f"cache-cold-{r}"
+                elapsed, cpu, model_s, count, ndcg = evaluate(last_cold)
+                colds.append(elapsed)
+                cold_cpu.append(cpu)
+                cold_model.append(model_s)
+                counts.append(count)
+                ndcgs.append(ndcg)
     eval_calls = list(calls)
     warms, warm_counts = [], []
     for _ in range(repeats):

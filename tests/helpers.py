@@ -91,9 +91,14 @@ def tiny_sentence_transformer(folder: Path) -> Path:
     BertModel(config).save_pretrained(hf)
     tokenizer.save_pretrained(hf)
     word = models.Transformer(str(hf), max_seq_length=128)
-    st = SentenceTransformer(modules=[word, models.Pooling(word.get_word_embedding_dimension(), "mean")], device="cpu")
+    st = SentenceTransformer(modules=[word, models.Pooling(_dimension(word), "mean")], device="cpu")
     st.save(str(folder / "st"))
     return folder / "st"
+
+
+def _dimension(module) -> int:  # renamed in sentence-transformers 6
+    return module.get_embedding_dimension() if hasattr(module, "get_embedding_dimension") else \
+        module.get_word_embedding_dimension()
 
 
 def real_release_folder(tmp: Path, with_paraphrases: bool = False) -> Path:
