@@ -43,6 +43,6 @@ class DenseModel:
                 # faiss picks arbitrarily among docs tied at the cut (e.g. duplicate passages);
                 # the ranking rule (DESIGN §4) keeps the smaller doc ids, so rank the whole row
                 row_s, row_i = (a[0] for a in self.index.search(query[None], n))
-            found = {self.doc_ids[j]: float(s) for s, j in zip(row_s, row_i) if j >= 0}
+            found = {self.doc_ids[j]: s for s, j in zip(row_s.tolist(), row_i.tolist()) if j >= 0}
             results.append({d: found[d] for d in top_ranked(found, k)} if len(found) > k else found)
         return results

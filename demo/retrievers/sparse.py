@@ -42,5 +42,6 @@ class BM25Model:
                 tied = np.flatnonzero(row == cut)
                 tied = tied[np.argsort(self.id_order[tied], kind="stable")[:depth - len(above)]]
                 top = np.concatenate([above, tied])
-            results.append({self.doc_ids[j]: float(row[j]) for j in top})
+            ids = self.doc_ids
+            results.append(dict(zip((ids[j] for j in top.tolist()), row[top].tolist())))
         return results
