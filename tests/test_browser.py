@@ -313,3 +313,33 @@ def test_an_xss_instruction_stays_text(page, url, explorer, bench):
     assert page.evaluate("() => window.__xss") is None
     assert page.locator("#rankings img").count() == 0
     page.screenshot(path=str(SHOTS / "06-xss.png"), full_page=True)
+
+
+def test_hovering_a_card_highlights_the_same_doc_in_every_column(page, url):
+    open_app(page, url)
+    # a doc shown in at least two columns
+    shared = page.evaluate("""() => {
+        const seen = {};
+        document.querySelectorAll('#rankings .card[data-doc]').forEach((c) => {
+            seen[c.dataset.doc] = (seen[c.dataset.doc] || 0) + 1; });
+        return Object.keys(seen).find((d) => seen[d] >= 2) || null; }""")
+    assert shared, "no doc appears in two columns"
+    cards = page.locator(f'#rankings .card[data-doc="{shared}"]')
+    cards.first.hover()
+    page.wait_for_function("(d) => [...document.querySelectorAll(`#rankings .card[data-doc='${d}']`)]"
+                           ".every((c) => c.classList.contains('hl'))", arg=shared)
+    assert page.locator("#rankings .card.hl").count() == cards.count()
+    page.hover("#app-header")
+    page.wait_for_function("() => !document.querySelector('#rankings .card.hl')")
+
+
+def test_export_gives_csv_json_and_trec_of_the_current_view(page, url, explorer, bench):
+    open_app(page, url)
+    page.get_by_text("Share and export").click()
+    page.click("#export")
+    page.wait_for_function("() => document.querySelectorAll('#exports a[download]').length >= 6")
+    names = page.eval_on_selector_all("#exports a[download]", "els => els.map(e => e.getAttribute('download'))")
+    assert any(n.endswith(".csv") for n in names) and any(n.endswith(".json") for n in names)
+    assert sum(n.endswith(".trec") for n in names) == 4  # one run file per retriever
+    link = page.input_value("#share-link textarea, #share-link input")
+    assert link.startswith("?dataset=demo&instance=") and "retrievers=" in link

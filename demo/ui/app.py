@@ -175,8 +175,10 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         folder = Path(tempfile.mkdtemp(prefix="instructir-export-"))
         stem = f"comparison-{result['instance_id']}"
         files = {f"{stem}.csv": to_csv(result),
-                 f"{stem}.json": to_json(result, state.get("instruction", ""), state.get("dataset", "")),
-                 f"{stem}.trec": to_trec(result)}
+                 f"{stem}.json": to_json(result, state.get("instruction", ""), state.get("dataset", ""))}
+        for rid, r in result["retrievers"].items():
+            if "error" not in r:
+                files[f"{stem}-{rid.replace('@', '-')}.trec"] = to_trec(result, rid)
         for name, content in files.items():
             (folder / name).write_text(content, encoding="utf-8")
         return [str(folder / n) for n in files]

@@ -26,12 +26,11 @@ def to_json(result: dict, instruction: str, dataset: str) -> str:
     return json.dumps({"dataset": dataset, "instruction": instruction, **result}, indent=2)
 
 
-def to_trec(result: dict) -> str:
-    lines = []
-    for rid, r in result["retrievers"].items():
-        for c in r.get("ranking", []):
-            lines.append(f"{result['instance_id']} Q0 {c['doc_id']} {c['rank']} {c['score']!r} {rid}")
-    return "\n".join(lines) + "\n"
+def to_trec(result: dict, retriever_id: str) -> str:
+    """One retriever's ranking as a TREC run (a run file holds one system, tagged with its id)."""
+    ranking = result["retrievers"][retriever_id].get("ranking", [])
+    return "".join(f"{result['instance_id']} Q0 {c['doc_id']} {c['rank']} {c['score']!r} {retriever_id}\n"
+                   for c in ranking)
 
 
 def deep_link(dataset: str, instance_id: str, instruction: str, original: str, retrievers: list[str]) -> str:
