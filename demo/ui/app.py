@@ -142,6 +142,7 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
             return (msg, "", error_figure("instruction too long"), error_figure(""), error_figure(""), "", state)
         for rid in retrievers:  # build models first, with a progress bar (first use embeds the corpus)
             mid = parse_retriever_id(rid)[0].model_id
+            progress(0.0, desc=f"loading {mid}")
             try:
                 explorer.corpus(dataset, mid, lambda d, t, mid=mid: progress(d / max(t, 1), desc=f"embedding corpus for {mid}"))
             except UserError:
