@@ -47,6 +47,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from benchmarks.machine import cpu_model
 import demo  # noqa: F401  (offline Hugging Face flags before any HF import)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,16 +73,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def loadavg() -> str:

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.machine import cpu_model
 import demo  # noqa: F401  (sets the offline Hugging Face flags before any HF import)
 from demo.data.lexical import STOP_WORDS
 from demo.data.records import SEP, Benchmark
@@ -77,16 +78,6 @@ def _load() -> str:
     except (OSError, IndexError):
         pass
     return text
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,7 +399,7 @@ def main(argv=None) -> int:
     repeats = args.repeats or (1 if q else 3)
 
     import torch
-    print(f"machine: {os.cpu_count()} CPUs ({_cpu_model()}), torch threads {torch.get_num_threads()}, "
+    print(f"machine: {os.cpu_count()} CPUs ({cpu_model()}), torch threads {torch.get_num_threads()}, "
           f"python {platform.python_version()}")
     print(f"load:    {_load()}")
     print(f"date:    {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}")
