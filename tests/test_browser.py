@@ -343,3 +343,25 @@ def test_export_gives_csv_json_and_trec_of_the_current_view(page, url, explorer,
     assert sum(n.endswith(".trec") for n in names) == 4  # one run file per retriever
     link = page.input_value("#share-link textarea, #share-link input")
     assert link.startswith("?dataset=demo&instance=") and "retrievers=" in link
+
+
+def test_a_dataset_folder_opens_and_a_bad_one_keeps_the_view(page, url, tmp_path):
+    from helpers import write_release
+    folder = write_release(tmp_path / "tiny")
+    open_app(page, url)
+    box = page.locator("#dataset input")
+
+    def type_dataset(text):
+        box.click()
+        box.press("Control+a")
+        box.press_sequentially(text)
+        box.press("Enter")
+
+    type_dataset(str(folder))
+    page.wait_for_function("() => document.querySelector('#query-info').innerText.includes('how to brew tea')")
+    page.wait_for_function("() => [...document.querySelectorAll('#rankings .card')].some((c) => c.dataset.doc === 'a_1')")
+    type_dataset(str(tmp_path / "missing"))
+    page.wait_for_function("() => document.querySelector('#query-info').innerText.includes('Cannot open dataset')")
+    assert page.input_value("#dataset input") == str(folder)  # reverted to the dataset still shown
+    assert "how to brew tea" in page.inner_text("#query-info")
+    assert page.locator("#rankings [data-retriever]").count() == 4

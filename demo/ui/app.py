@@ -99,11 +99,16 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
             picks = picks[:4] + (render_error(f"Could not open the link: {e}") + picks[4],) + picks[5:]
         return (dataset, gr.update(value=rids)) + picks
 
-    def on_dataset(dataset, order, retrievers):
+    def on_dataset(dataset, order, retrievers, state):
+        """Open another dataset; one that cannot load says why and the current view stays."""
         try:
-            return select(dataset, None, None, None, order, retrievers)
+            return (dataset,) + select(dataset, None, None, None, order, retrievers)
         except UserError as e:
-            return (gr.update(),) * 6 + (render_error(f"Cannot open dataset: {e}"),)
+            previous = (state or {}).get("dataset", default_dataset)
+            info = (state or {}).get("instance")
+            message = render_error(f"Cannot open dataset {dataset!r}: {e}. Still showing {previous!r}.")
+            return (previous,) + (gr.update(),) * 4 + (message + (_query_html(info) if info else ""),) + \
+                (gr.update(), gr.update())
 
     def on_pick(dataset, query_id, instance_id, order, retrievers):
         try:
@@ -256,7 +261,7 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
                     show_progress="minimal", **PRIVATE)
 
         app.load(on_load, outputs=[dataset, retrievers] + picks, **PRIVATE).then(**live)
-        dataset.input(on_dataset, [dataset, order, retrievers], picks, **PRIVATE).then(**live)
+        dataset.input(on_dataset, [dataset, order, retrievers, state], [dataset] + picks, **PRIVATE).then(**live)
         query.input(lambda d, q, o, r: on_pick(d, q, None, o, r), [dataset, query, order, retrievers], picks,
                     **PRIVATE).then(**live)
         instance.input(lambda d, i, o, r: on_pick(d, None, i, o, r), [dataset, instance, order, retrievers], picks,
