@@ -17,10 +17,10 @@ import numpy as np
 from demo.cache import EmbeddingCache
 from demo.data.records import Benchmark, Instance
 from demo.data.sources import load_source
-from demo.data.variants import perturbations, split_variant, variants
+from demo.data.variants import perturbations, split_variant, swap_source, variants
 from demo.errors import UserError
 from demo.evaluation import default_cache, parse_retriever_list
-from demo.metrics import mean, ndcg_at_k, robustness
+from demo.metrics import mean, ndcg_at_k, pairwise_mrr, robustness
 from demo.retrievers.base import Model
 from demo.retrievers.registry import MODELS, load_model, parse_retriever_id
 from demo.retrievers.templates import EncodeInput, query_input
@@ -163,6 +163,7 @@ class Explorer:
         edited = split_variant(instruction if instruction is not None else inst.instruction, inst.query)
         group = [bench.instances[i] for i in bench.groups[inst.query_id]]
         siblings = set(bench.siblings(inst.instance_id))
+        lost = _relevance_lost(bench, inst, edited)
         out, rob, rob_orig, errors = {}, {}, {}, {}
         for rid in ids:
             try:
@@ -184,7 +185,11 @@ class Explorer:
                 "original_target_rank": _target_rank(corpus, inst, orig), "original_ndcg": group_ndcg[inst.instance_id],
                 "original_top": [corpus.doc_ids[i] for i in orig.order[:k]],
             }
+            if lost:  # FollowIR: the target lost its relevance under this instruction; it should move down
+                old_rank, new_rank = out[rid]["original_target_rank"], out[rid]["target_rank"]
+                out[rid]["p_mrr"] = pairwise_mrr(old_rank, new_rank if new_rank is not None else len(corpus.doc_ids) + 1)
         return {"instance_id": inst.instance_id, "query_id": inst.query_id, "k": k, "retrievers": out,
+                "relevance_lost": lost,
                 "robustness": rob, "original_robustness": rob_orig, "errors": errors,
                 "summary": summarize(out, edited != (inst.instruction, inst.query, False))}
 
@@ -274,6 +279,21 @@ class Explorer:
         return {"k": k, "retrievers": board, "floor": blind_floor(bench, k)}
 
 
+def _relevance_lost(bench: Benchmark, inst: Instance, edited: tuple) -> str | None:
+    """Why the instance's target is no longer relevant under the edited instruction, if it is
+    another user's instruction (same query) or another query's (the swap): then p-MRR applies."""
+    instruction, query, query_first = edited
+    if query_first or query != inst.query or instruction == inst.instruction:
+        return None
+    for iid in bench.groups[inst.query_id]:
+        if iid != inst.instance_id and bench.instances[iid].instruction == instruction:
+            return f"another user's instruction ({iid})"
+    other = swap_source(bench, inst)
+    if other is not None and other.instruction == instruction:
+        return f"another query's instruction ({other.instance_id})"
+    return None
+
+
 def _label(rid: str) -> str:
     spec, mode = parse_retriever_id(rid)
     return spec.label if mode == "full" else f"{spec.label} ({mode} only)"
@@ -312,10 +332,11 @@ def summarize(results: dict, changed: bool) -> str:
             continue
         old, new = r["original_target_rank"], r["target_rank"]
         ignores = rid.endswith("@query")
+        pm = f" (p-MRR {100 * r['p_mrr']:+.0f})" if "p_mrr" in r else ""
         if new is None:
             parts.append(f"{rid}: nothing to encode, nothing retrieved (target was #{old})")
         elif old == new:
-            parts.append(f"{rid} unchanged at #{new}" + (" (it ignores the instruction)" if ignores else ""))
+            parts.append(f"{rid} unchanged at #{new}" + (" (it ignores the instruction)" if ignores else "") + pm)
         else:
-            parts.append(f"{rid}: target {'rose' if new < old else 'fell'} from #{old} to #{new}")
+            parts.append(f"{rid}: target {'rose' if new < old else 'fell'} from #{old} to #{new}{pm}")
     return "; ".join(parts) + "."

@@ -140,3 +140,10 @@ def test_a_real_result_renders_escaped(docs):
     assert re.findall(r'data-retriever="([^"]+)"', html) == ["bm25", "bm25@query"]
     assert html.count(' data-doc=') == 20
     assert '<mark class="hq">' in html
+
+
+def test_p_mrr_is_shown_in_the_column_when_present():
+    from demo.ui.render import _pmrr
+    assert "+75" in _pmrr({"p_mrr": 0.75}) and 'class="pmrr up"' in _pmrr({"p_mrr": 0.75})
+    assert 'class="pmrr down"' in _pmrr({"p_mrr": -0.5})
+    assert _pmrr({}) == ""

@@ -345,3 +345,21 @@ def test_scoreboard_shows_published_figures_only_for_instructir(ex):
     assert "76.0 / 26.9" not in render_scoreboard(board, "demo")
     assert "76.0 / 26.9 (BM25)" in render_scoreboard(board, "hf:kaist-ai/InstructIR")
     assert "--retrievers bm25 --k 10" in render_scoreboard(board, "demo")
+
+
+def test_p_mrr_appears_when_the_editor_holds_another_users_instruction(ex, bench):
+    from demo.metrics import pairwise_mrr
+    iid = "404_3"
+    other = next(i for i in bench.groups["404"] if i != iid)
+    r = ex.rank(SRC, iid, bench.instances[other].instruction, ["bm25", "minilm@query"], 10)
+    assert r["relevance_lost"] == f"another user's instruction ({other})"
+    for rid, col in r["retrievers"].items():
+        assert col["p_mrr"] == pytest.approx(pairwise_mrr(col["original_target_rank"], col["target_rank"]))
+    assert r["retrievers"]["minilm@query"]["p_mrr"] == 0  # it cannot react to the instruction
+    assert "p-MRR" in r["summary"]
+
+
+def test_no_p_mrr_for_an_ordinary_edit(ex, bench):
+    r = ex.rank(SRC, "404_3", bench.instances["404_3"].instruction + " Please be brief.", ["bm25"], 10)
+    assert r["relevance_lost"] is None and "p_mrr" not in r["retrievers"]["bm25"]
+    assert "p-MRR" not in r["summary"]

@@ -32,6 +32,7 @@ CSS = """
 .full summary { font-size: .75rem; color: #475569; cursor: pointer; }
 .full div { font-size: .82rem; }
 mark.hq { background: #bfdbfe; padding: 0 1px; } mark.hi { background: #fde68a; padding: 0 1px; }
+.pmrr.up { color: #166534; } .pmrr.down { color: #991b1b; }
 .below { font-size: .85rem; color: #991b1b; margin-top: 6px; }
 .col-error { color: #991b1b; font-size: .9rem; }
 .legend { font-size: .82rem; color: #475569; }

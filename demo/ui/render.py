@@ -80,14 +80,27 @@ def render_rankings(result: dict, docs, query: str, instruction: str) -> str:
         cols.append(
             f'<div class="col" data-retriever="{escape(rid, quote=True)}">{head}'
             f'<div class="col-metrics"><span>nDCG@{k} <b>{100 * r["ndcg"]:.1f}</b></span>'
-            f'<span>target <b>{where}</b>{moved}</span></div>'
+            f'<span>target <b>{where}</b>{moved}</span>{_pmrr(r)}</div>'
             f'<details class="encoded"><summary>encoded text</summary><pre>{escape(r["encoded"])}</pre></details>'
             f'{cards}{below}</div>')
     return f'<div class="columns">{"".join(cols)}</div>'
 
 
+def _pmrr(r: dict) -> str:
+    if "p_mrr" not in r:
+        return ""
+    v = 100 * r["p_mrr"]
+    cls = "up" if v > 0 else "down" if v < 0 else "same"
+    return (f'<span title="p-MRR of the target, whose relevance this instruction takes away: '
+            f'positive when it moves down, as it should">p-MRR <b class="pmrr {cls}">{v:+.0f}</b></span>')
+
+
 def render_summary(result: dict) -> str:
-    return f'<div class="summary">{escape(result["summary"])}</div>'
+    lost = result.get("relevance_lost")
+    note = (f'<div class="legend">The editor holds {escape(lost)}: the target is no longer what this text '
+            f'asks for, so a retriever that follows instructions should push it down (p-MRR &gt; 0).</div>'
+            if lost else "")
+    return f'<div class="summary">{escape(result["summary"])}{note}</div>'
 
 
 def render_unavailable(models) -> str:
