@@ -16,7 +16,7 @@ from demo.retrievers.templates import GENERIC_INSTRUCTION
 
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 PERSONA = re.compile(r"^(i am|i'm|i've been|as an?|my name|i work|i teach|i run|i manage|i own|we are|we're)\b", re.I)
-PARAPHRASE_MODEL_REASON = "model-written paraphrases need a paraphrasing model; none is available offline"
+PARAPHRASE_MODEL_REASON = "need a paraphrasing model, and none is available offline"
 
 
 def split_variant(text: str, query: str) -> tuple[str, str, bool]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from demo.data.variants import PARAPHRASE_MODEL_REASON
 from demo.errors import UserError
 from demo.plots import error_figure, rank_shift_figure, robustness_figure, sweep_figure
 from demo.retrievers.registry import model_choices, parse_retriever_id
@@ -227,6 +228,7 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
                 query_html = gr.HTML(elem_id="query-info")
                 with gr.Row():
                     variant = gr.Dropdown(label="Try a variant: other users, paraphrases, perturbations",
+                                          info=f"Model-written paraphrases {PARAPHRASE_MODEL_REASON}.",
                                           elem_id="variant", scale=5)
                     reset = gr.Button("↺ Reset to original", elem_id="reset", scale=1, size="sm")
             with gr.Column(scale=3):

@@ -100,7 +100,7 @@ def render_summary(result: dict) -> str:
     note = (f'<div class="legend">The editor holds {escape(lost)}: the target is no longer what this text '
             f'asks for, so a retriever that follows instructions should push it down (p-MRR &gt; 0).</div>'
             if lost else "")
-    return f'<div class="summary">{escape(result["summary"])}{note}</div>'
+    return f'<div class="summary">{escape(result["summary"])}</div>{note}'
 
 
 def render_unavailable(models) -> str:
