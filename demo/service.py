@@ -20,7 +20,7 @@ from demo.data.sources import load_source
 from demo.data.variants import perturbations, split_variant, swap_source, variants
 from demo.errors import UserError
 from demo.evaluation import default_cache, parse_retriever_list
-from demo.metrics import mean, ndcg_at_k, pairwise_mrr, robustness
+from demo.metrics import mean, ndcg_at_k, pairwise_mrr, rank_shift, robustness
 from demo.retrievers.base import Model
 from demo.retrievers.registry import MODELS, load_model, parse_retriever_id
 from demo.retrievers.templates import EncodeInput, query_input
@@ -316,7 +316,7 @@ def _target_rank(corpus: Corpus, inst: Instance, r: Ranking) -> int | None:
 def _card(corpus: Corpus, new: Ranking, orig: Ranking, i: int, inst: Instance, siblings: set) -> dict:
     doc = corpus.doc_ids[i]
     return {"doc_id": doc, "score": float(new.scores[i]), "rank": int(new.ranks[i]),
-            "shift": int(orig.ranks[i] - new.ranks[i]), "original_rank": int(orig.ranks[i]),
+            "shift": rank_shift(int(orig.ranks[i]), int(new.ranks[i])), "original_rank": int(orig.ranks[i]),
             "is_target": inst.qrels.get(doc, 0) > 0, "is_sibling": doc in siblings}
 
 

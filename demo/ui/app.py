@@ -32,7 +32,7 @@ def retriever_choices() -> list[tuple[str, str]]:
         if reason is None:
             for mode in MODES:
                 rid = mid if mode == "full" else f"{mid}@{mode}"
-                out.append((rid if mode == "full" else f"{rid}", rid))
+                out.append((rid, rid))
     return out
 
 
@@ -138,6 +138,10 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
 
     def refresh(dataset, instruction, retrievers, k, state, progress=gr.Progress()):
         info = (state or {}).get("instance")
+        shown = [dataset, (info or {}).get("instance_id"), instruction, list(retrievers or []), k]
+        if info and (state or {}).get("shown") == shown:
+            # blur after an edit, or a pick that also changed the editor: this view is on screen already
+            return (gr.update(),) * 6 + (state,)
         if not info:
             return ("", "", error_figure("no instance selected"), error_figure(""), error_figure(""), "", state)
         if not retrievers:
@@ -161,7 +165,7 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         bench = explorer.benchmark(dataset)
         html = render_rankings(result, bench.docs, info["query"], instruction)
         link = deep_link(dataset, info["instance_id"], instruction, info["instruction"], retrievers)
-        new_state = {**state, "result": result, "instruction": instruction}
+        new_state = {**state, "result": result, "instruction": instruction, "shown": shown}
         focus = next((r for r in retrievers if "@" not in r and r != "bm25"), retrievers[0])
         return (html, render_summary(result), robustness_figure(result), rank_shift_figure(result, focus),
                 sweep_figure(sweep), link, new_state)
