@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-OFFLINE_DEFAULTS = {
-    "HF_HUB_OFFLINE": "1",  # set HF_HUB_OFFLINE=0 to let registry models download
-    "HF_DATASETS_OFFLINE": "1",
+DEFAULTS = {
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "GRADIO_ANALYTICS_ENABLED": "False",
@@ -17,17 +15,27 @@ OFFLINE_DEFAULTS = {
     # waiting gives the core away instead.
     "OMP_WAIT_POLICY": "PASSIVE",
 }
+FALSE_VALUES = ("0", "false", "no", "off", "")
+
+
+def on_space() -> bool:
+    """Running as a Hugging Face Space (the platform sets SPACE_ID)."""
+    return bool(os.environ.get("SPACE_ID"))
 
 
 def apply_offline_defaults() -> None:
-    for key, value in OFFLINE_DEFAULTS.items():
+    """Offline on a laptop (a talk must not hang on a dead network), online on a Space (where hub
+    models and hf:kaist-ai/InstructIR are the point). HF_HUB_OFFLINE overrides either way, and
+    `datasets` follows it unless HF_DATASETS_OFFLINE is set too: `datasets` reads its own flag
+    first, so leaving it at 1 would keep hf: datasets offline whatever HF_HUB_OFFLINE says."""
+    for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
-    if os.environ["HF_HUB_OFFLINE"] == "0":  # online on request: datasets follows the hub flag
-        os.environ.setdefault("HF_DATASETS_OFFLINE", "0")
+    os.environ.setdefault("HF_HUB_OFFLINE", "0" if on_space() else "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1" if hub_offline() else "0")
 
 
 def hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "1").lower() not in ("0", "false", "")
+    return os.environ.get("HF_HUB_OFFLINE", "1").strip().lower() not in FALSE_VALUES
 
 
 def cache_dir() -> Path:
@@ -35,3 +43,24 @@ def cache_dir() -> Path:
     env = os.environ.get("INSTRUCTIR_EXPLORER_CACHE")
     base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "instructir-explorer"
     return base
+
+
+def memory_budget_bytes() -> int:
+    """Byte budget of the service's memos and tables (INSTRUCTIR_EXPLORER_MEMORY_MB, default 256)."""
+    raw = os.environ.get("INSTRUCTIR_EXPLORER_MEMORY_MB", "256")
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = 256.0
+    return max(int(mb * 2**20), 2**20)
+
+
+DEFAULT_DATASETS = ("hf:kaist-ai/InstructIR",)
+
+
+def configured_datasets() -> list[str]:
+    """Datasets offered next to `demo` (INSTRUCTIR_EXPLORER_DATASETS, a comma list; by default the
+    real benchmark, which loads when the hub is reachable, e.g. on a Space)."""
+    raw = os.environ.get("INSTRUCTIR_EXPLORER_DATASETS")
+    items = DEFAULT_DATASETS if raw is None else raw.split(",")
+    return list(dict.fromkeys(s.strip() for s in items if s.strip() and s.strip() != "demo"))

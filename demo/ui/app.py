@@ -17,6 +17,7 @@ from demo.plots import error_figure, rank_shift_figure, robustness_figure, sweep
 from demo.retrievers.registry import model_choices, parse_retriever_id
 from demo.retrievers.templates import MODES
 from demo.service import MAX_INSTRUCTION_CHARS, Explorer
+from demo.settings import configured_datasets
 from demo.ui.export import deep_link, to_csv, to_json, to_trec
 from demo.ui.layout import COPY_LINK_JS, CSS, EXPLAINER, HEADER, HOVER_JS
 from demo.ui.render import render_error, render_rankings, render_scoreboard, render_summary, render_unavailable
@@ -217,7 +218,7 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         state = gr.State({})
         gr.HTML(HEADER)
         with gr.Row(equal_height=False):
-            dataset = gr.Dropdown(choices=["demo", "hf:kaist-ai/InstructIR"], value=default_dataset,
+            dataset = gr.Dropdown(choices=["demo", *configured_datasets()], value=default_dataset,
                                   allow_custom_value=True, label="Dataset", elem_id="dataset", scale=2,
                                   info="demo, a folder in the release layout, or hf:owner/name")
             query = gr.Dropdown(label="Base query (type to search)", filterable=True, elem_id="query", scale=5)
