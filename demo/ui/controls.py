@@ -1,0 +1,56 @@
+"""The picker bar shared by every tab: dataset, base query, order, instance, retrievers and k.
+
+Plain components only; the Explore tab wires their events (it owns the query/instance logic),
+the other tabs read dataset, retrievers and k as inputs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from demo.retrievers.registry import model_choices
+from demo.retrievers.templates import MODES
+from demo.settings import configured_datasets
+from demo.ui.render import render_unavailable
+
+DEFAULT_RETRIEVERS = ["bm25", "bm25@query", "minilm", "minilm@query"]
+ORDERS = ["dataset order", "lowest Robustness@10", "largest disagreement"]
+
+
+def retriever_choices() -> list[tuple[str, str]]:
+    out = []
+    for mid, label, reason in model_choices():
+        if reason is None:
+            for mode in MODES:
+                rid = mid if mode == "full" else f"{mid}@{mode}"
+                out.append((rid, rid))
+    return out
+
+
+@dataclass
+class Bar:
+    dataset: gr.Dropdown
+    query: gr.Dropdown
+    order: gr.Dropdown
+    random_btn: gr.Button
+    instance: gr.Dropdown
+    retrievers: gr.CheckboxGroup
+    k: gr.Slider
+
+
+def build_bar(default_dataset: str) -> Bar:
+    with gr.Row(equal_height=False, elem_id="picker-bar"):
+        dataset = gr.Dropdown(choices=["demo", *configured_datasets()], value=default_dataset,
+                              allow_custom_value=True, label="Dataset", elem_id="dataset", scale=2,
+                              info="demo, a folder in the release layout, or hf:owner/name")
+        query = gr.Dropdown(label="Base query (type to search)", filterable=True, elem_id="query", scale=5)
+        with gr.Column(scale=2, min_width=180):
+            order = gr.Dropdown(choices=ORDERS, value=ORDERS[0], label="Order queries by", elem_id="order")
+            random_btn = gr.Button("Random query", elem_id="random", size="sm")
+        instance = gr.Dropdown(label="Instance (whose instruction)", elem_id="instance", scale=3)
+        with gr.Column(scale=3):
+            retrievers = gr.CheckboxGroup(choices=retriever_choices(), value=[], label="Retrievers",
+                                          elem_id="retrievers")
+            gr.HTML(render_unavailable(model_choices()), elem_id="unavailable")
+            k = gr.Slider(1, 50, value=10, step=1, label="k (cut-off for the columns and nDCG@k)", elem_id="k")
+    return Bar(dataset, query, order, random_btn, instance, retrievers, k)

@@ -1,0 +1,27 @@
+"""The Scoreboard tab: dataset-level nDCG@k and Robustness@k of the selected retrievers, with
+the instruction-blind floor and the published InstructIR figures."""
+from __future__ import annotations
+
+import gradio as gr
+
+from demo.errors import UserError
+from demo.service import Explorer
+from demo.ui.controls import Bar
+from demo.ui.render import render_error, render_scoreboard
+
+PRIVATE = dict(api_visibility="private")
+
+
+def build(explorer: Explorer, bar: Bar) -> None:
+    def on_scoreboard(dataset, retrievers, k, progress=gr.Progress()):
+        if not retrievers:
+            return render_error("Select at least one retriever.")
+        progress(0.1, desc="ranking every instance")
+        try:
+            return render_scoreboard(explorer.scoreboard(dataset, retrievers, k), dataset)
+        except UserError as e:
+            return render_error(str(e))
+
+    board_btn = gr.Button("Compute nDCG@k and Robustness@k over the whole dataset", elem_id="scoreboard-btn")
+    board = gr.HTML(elem_id="scoreboard")
+    board_btn.click(on_scoreboard, [bar.dataset, bar.retrievers, bar.k], board, **PRIVATE)
