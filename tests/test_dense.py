@@ -89,8 +89,8 @@ def test_depth_keeps_the_best(tiny_bench, tiny_model_path):
         assert len(t) == 3 and set(t) == set(ranked(f)[:3])
 
 
-def test_depth_cut_through_duplicate_docs_keeps_smaller_ids(tiny_model_path):
-    """Duplicate passages tie exactly; at the cut the smaller doc ids stay (DESIGN §4), in
+def test_depth_cut_through_duplicate_docs_keeps_larger_ids(tiny_model_path):
+    """Duplicate passages tie exactly; at the cut the larger doc ids stay (DESIGN §4, trec_eval), in
     whichever order faiss holds them."""
     from demo.data.records import Document
     text_a, text_b = TINY["corpus"][0][1], TINY["corpus"][4][1]
@@ -104,7 +104,7 @@ def test_depth_cut_through_duplicate_docs_keeps_smaller_ids(tiny_model_path):
     for depth in range(1, len(docs) + 1):
         for scores, kept in zip(full, model.score(inputs, depth)):
             assert set(kept) == set(ranked(scores)[:depth]), depth
-    assert model.score(inputs, 1) == [{"a_1": full[0]["a_1"]}, {"b_2": full[1]["b_2"]}]
+    assert model.score(inputs, 1) == [{"m2": full[0]["m2"]}, {"n2": full[1]["n2"]}]
 
 
 def cached_model(path, cache: EmbeddingCache) -> DenseModel:

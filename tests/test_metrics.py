@@ -152,15 +152,61 @@ def test_rank_shift_signs():
     assert rank_shift(None, 3) is None and rank_shift(3, None) is None
 
 
-def test_ties_broken_by_doc_id_ascending():
+def test_ties_broken_by_doc_id_descending():
+    """trec_eval's order (DESIGN §4): among equal scores the larger doc id (strcmp) comes first."""
     scores = {"b": 1.0, "a": 1.0, "c": 2.0, "10": 1.0, "9": 0.5}
-    assert ranked(scores) == ["c", "10", "a", "b", "9"]
-    assert top_ranked(scores, 3) == ["c", "10", "a"]
-    assert [rank_of(scores, d) for d in ("c", "10", "a", "b", "9")] == [1, 2, 3, 4, 5]
+    assert ranked(scores) == ["c", "b", "a", "10", "9"]
+    assert top_ranked(scores, 3) == ["c", "b", "a"]
+    assert [rank_of(scores, d) for d in ("c", "b", "a", "10", "9")] == [1, 2, 3, 4, 5]
     assert rank_of(scores, "zz") is None
-    assert best_rank(scores, ["b", "a"]) == 3 and best_rank(scores, ["zz"]) is None
-    assert ndcg_at_k({"b": 1}, scores, 10) == pytest.approx(1 / math.log2(5))
-    assert ndcg_at_k({"b": 1}, scores, 3) == 0.0
+    assert best_rank(scores, ["10", "a"]) == 3 and best_rank(scores, ["zz"]) is None
+    assert ndcg_at_k({"10": 1}, scores, 10) == pytest.approx(1 / math.log2(5))
+    assert ndcg_at_k({"10": 1}, scores, 3) == 0.0
+
+
+def tied_case(seed: int):
+    """Random runs where most scores tie (a few distinct values, many docs at each, as BM25's
+    zero-score tail and duplicate passages give), with ids that sort differently as strings and numbers."""
+    rng = random.Random(seed)
+    docs = [f"p{n}" for n in range(60)] + [f"p{n}_{j}" for n in range(12) for j in range(1, 4)] + ["10", "9", "Z", "a"]
+    qrels, run = {}, {}
+    for q in range(60):
+        qid = f"{q}_1"
+        retrieved = rng.sample(docs, rng.randint(3, 50))
+        levels = [0.0, 1.5, 2.25, rng.choice([1.5, 7.0])]
+        run[qid] = {d: rng.choice(levels) for d in retrieved}
+        rel = {d: rng.choice([1, 1, 2]) for d in rng.sample(retrieved, rng.randint(1, 3))}
+        if q % 4 == 0:
+            rel[rng.choice(docs)] = 1
+        qrels[qid] = rel
+    return qrels, run
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("k", [10, 3])
+def test_ndcg_with_tied_scores_equals_pytrec_eval(seed, k):
+    import pytrec_eval
+    qrels, run = tied_case(seed)
+    assert sum(len(set(r.values())) < len(r) for r in run.values()) > 40  # ties are the rule here
+    expected = pytrec_eval.RelevanceEvaluator(qrels, {f"ndcg_cut.{k}"}).evaluate(run)
+    got = ndcg_per_query(qrels, run, k)
+    for q, m in expected.items():
+        assert got[q] == pytest.approx(m[f"ndcg_cut_{k}"], abs=1e-9), q
+    assert got == pytest.approx(oracle(qrels, run, k), abs=1e-9)
+
+
+def test_rank_with_ties_equals_trec_eval_order():
+    """The target's rank among tied docs is where trec_eval puts it: its reciprocal rank agrees."""
+    import pytrec_eval
+    qrels, run = tied_case(9)
+    for qid, scores in list(run.items())[:20]:
+        target = next(iter(qrels[qid]))
+        r = rank_of(scores, target)
+        if r is None:
+            continue
+        one = {qid: {target: 1}}
+        evaluator = pytrec_eval.RelevanceEvaluator(one, {"recip_rank"})
+        assert evaluator.evaluate({qid: scores})[qid]["recip_rank"] == pytest.approx(1 / r), (qid, target)
 
 
 def test_score_run_and_blind_floor_on_tiny(tiny):
@@ -170,9 +216,9 @@ def test_score_run_and_blind_floor_on_tiny(tiny):
     per = result["per_instance"]
     assert per["a_1"] == {"rank": 1, "ndcg@10": 1.0}
     assert per["a_2"]["rank"] == 2 and per["a_2"]["ndcg@10"] == pytest.approx(1 / math.log2(3))
-    assert per["b_1"]["rank"] == 1  # tie with x_2, b_1 < x_2
+    assert per["b_1"]["rank"] == 2  # tie with x_2: x_2 > b_1 goes first (trec_eval)
     assert per["a_3"] == {"rank": None, "ndcg@10": 0.0}
-    assert result["ndcg@10"] == pytest.approx((2 + 1 / math.log2(3)) / 6)
+    assert result["ndcg@10"] == pytest.approx((1 + 2 / math.log2(3)) / 6)
     assert result["robustness@10"] == 0.0
     floor = blind_floor(bench, 10)
     assert floor["ndcg@10"] == pytest.approx((1 + 1 / math.log2(3) + 0.5) / 3)

@@ -3,7 +3,7 @@
     model.index_corpus(docs)                  -> None
     model.score(encode_inputs, depth)         -> [{doc id: score}] (depth best; None = all)
     model.score_all(encode_inputs)            -> array (inputs x docs), in model.doc_ids order
-    retriever.search([(instruction, query)])  -> [[(doc id, score)]] ranked by score desc, doc id asc
+    retriever.search([(instruction, query)])  -> [[(doc id, score)]] ranked by score desc, doc id desc
 """
 from __future__ import annotations
 

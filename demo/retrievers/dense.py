@@ -41,7 +41,7 @@ class DenseModel:
         for query, row_s, row_i in zip(queries, scores, idx):
             if probe > k and row_s[k] == row_s[k - 1]:
                 # faiss picks arbitrarily among docs tied at the cut (e.g. duplicate passages);
-                # the ranking rule (DESIGN §4) keeps the smaller doc ids, so rank the whole row
+                # the ranking rule (DESIGN §4) keeps the larger doc ids, so rank the whole row
                 row_s, row_i = (a[0] for a in self.index.search(query[None], n))
             found = {self.doc_ids[j]: s for s, j in zip(row_s.tolist(), row_i.tolist()) if j >= 0}
             results.append({d: found[d] for d in top_ranked(found, k)} if len(found) > k else found)

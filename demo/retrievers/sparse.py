@@ -12,6 +12,8 @@ from demo.retrievers.templates import EncodeInput
 
 
 class BM25Model:
+    lexical = True  # retrieves only docs sharing a term with the input (score > 0), as Lucene
+
     def __init__(self, template):
         self.template = template
         self.doc_ids: list[str] = []
@@ -31,16 +33,17 @@ class BM25Model:
     def score(self, inputs: Sequence[EncodeInput], depth: int | None) -> list[dict[str, float]]:
         assert self.bm25 is not None, "index_corpus first"
         matrix = self.score_all(inputs)
-        n = matrix.shape[1]
         results = []
         for row in matrix:
-            if depth is None or depth >= n:
-                top = np.arange(n)
-            else:  # the depth best; ties at the cut go to the smaller doc ids, as in ranking
-                cut = np.partition(row, n - depth)[n - depth]
-                above = np.flatnonzero(row > cut)
-                tied = np.flatnonzero(row == cut)
-                tied = tied[np.argsort(self.id_order[tied], kind="stable")[:depth - len(above)]]
+            hits = np.flatnonzero(row > 0)  # docs without a shared term are not retrieved
+            if depth is None or depth >= len(hits):
+                top = hits
+            else:  # the depth best; ties at the cut go to the larger doc ids, as in ranking (DESIGN §4)
+                sub = row[hits]
+                cut = np.partition(sub, len(hits) - depth)[len(hits) - depth]
+                above = hits[sub > cut]
+                tied = hits[sub == cut]
+                tied = tied[np.argsort(-self.id_order[tied], kind="stable")[:depth - len(above)]]
                 top = np.concatenate([above, tied])
             ids = self.doc_ids
             results.append(dict(zip((ids[j] for j in top.tolist()), row[top].tolist())))

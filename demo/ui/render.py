@@ -31,8 +31,10 @@ def _snippet(text: str) -> str:
 
 
 def shift_badge(card: dict, k: int) -> str:
-    if card["original_rank"] > k:
-        return f'<span class="shift new" title="was #{card["original_rank"]} with the original instruction">new</span>'
+    was = card["original_rank"]
+    if was is None or was > k:
+        where = f"#{was}" if was is not None else "not retrieved"
+        return f'<span class="shift new" title="was {where} with the original instruction">new</span>'
     s = card["shift"]
     if s > 0:
         return f'<span class="shift up" title="was #{card["original_rank"]}">↑{s}</span>'
@@ -71,9 +73,11 @@ def render_rankings(result: dict, docs, query: str, instruction: str) -> str:
             continue
         tr, otr = r["target_rank"], r["original_target_rank"]
         where = f"#{tr}" if tr is not None else "not retrieved"
-        moved = "" if tr == otr else f' <span class="was">(was #{otr})</span>'
-        if tr is None:
+        moved = "" if tr == otr else f' <span class="was">(was {f"#{otr}" if otr is not None else "not retrieved"})</span>'
+        if tr is None and not r["encoded"].strip():
             below = '<div class="below">Nothing to encode for this retriever, so nothing was retrieved.</div>'
+        elif tr is None:
+            below = '<div class="below">The target was not retrieved (it shares no term with the input).</div>'
         else:
             below = f'<div class="below">Target is at #{tr}, below the top {k}.</div>' if tr > k else ""
         cards = "".join(render_card(c, docs[c["doc_id"]].text, k, terms) for c in r["ranking"])
