@@ -63,7 +63,9 @@ def test_rank(client, explorer, inst):
         assert len(col["ranking"]) == 5
         for card in col["ranking"]:
             assert type(card["doc_id"]) is str and type(card["score"]) is float and type(card["rank"]) is int
-            assert type(card["shift"]) is int and type(card["is_target"]) is bool
+            assert type(card["is_target"]) is bool
+            # shift is null only for a doc BM25 did not retrieve with the original instruction
+            assert type(card["shift"]) is int or (card["shift"] is None and rid.startswith("bm25"))
         ref = here["retrievers"][rid]
         assert col["encoded"] == ref["encoded"] and col["target_rank"] == ref["target_rank"]
         assert col["ndcg"] == pytest.approx(ref["ndcg"])

@@ -215,7 +215,7 @@ def test_editing_the_instruction_updates_summary_shifts_and_plots(page, url, exp
         want = []
         for c in expected["retrievers"][rid]["ranking"]:
             s = c["shift"]
-            want.append("new" if c["original_rank"] > 10 else f"↑{s}" if s > 0 else f"↓{-s}" if s < 0 else "=")
+            want.append("new" if c["original_rank"] is None or c["original_rank"] > 10 else f"↑{s}" if s > 0 else f"↓{-s}" if s < 0 else "=")
         assert marks == want, rid
     assert page.locator('#rankings [data-retriever="bm25@query"] .shift.same').count() == 10
     # the sweep gets a column for the edit

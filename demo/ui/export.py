@@ -7,6 +7,11 @@ import json
 from urllib.parse import urlencode
 
 
+def _cell(v):
+    """None (not retrieved, no shift) as an empty cell."""
+    return "" if v is None else v
+
+
 def to_csv(result: dict) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -16,9 +21,9 @@ def to_csv(result: dict) -> str:
         if "error" in r:
             continue
         for c in r["ranking"]:
-            w.writerow([result["instance_id"], rid, c["rank"], c["doc_id"], f"{c['score']:.6f}", c["shift"],
-                        c["original_rank"], int(c["is_target"]), int(c["is_sibling"]), f"{r['ndcg']:.6f}",
-                        r["target_rank"], r["original_target_rank"], f"{result['robustness'][rid]:.6f}"])
+            w.writerow([result["instance_id"], rid, c["rank"], c["doc_id"], f"{c['score']:.6f}", _cell(c["shift"]),
+                        _cell(c["original_rank"]), int(c["is_target"]), int(c["is_sibling"]), f"{r['ndcg']:.6f}",
+                        _cell(r["target_rank"]), _cell(r["original_target_rank"]), f"{result['robustness'][rid]:.6f}"])
     return buf.getvalue()
 
 
