@@ -42,6 +42,10 @@ def build_parser() -> Parser:
     def dataset(sp):
         sp.add_argument("--dataset", required=True, help="demo, a folder in the release layout, or hf:owner/name[@rev]")
 
+    def devices(sp):
+        sp.add_argument("--devices", help="comma list of devices for dense models, e.g. cuda:0,cuda:1 (several: "
+                        "one process per device embeds the corpus); default INSTRUCTIR_EXPLORER_DEVICE or auto")
+
     def k(sp):
         sp.add_argument("--k", type=int, default=10, help="cut-off for nDCG@k and Robustness@k (default 10)")
 
@@ -51,6 +55,7 @@ def build_parser() -> Parser:
     k(e)
     e.add_argument("--depth", type=int, default=1000, help="docs retrieved per instance (default 1000)")
     e.add_argument("--json", help="write the results, with per-instance ranks, to this file")
+    devices(e)
 
     r = sub.add_parser("run", help="write a TREC run file")
     dataset(r)
@@ -67,6 +72,7 @@ def build_parser() -> Parser:
     i = sub.add_parser("index", help="precompute and cache corpus embeddings")
     dataset(i)
     i.add_argument("--retrievers", required=True)
+    devices(i)
 
     v = sub.add_parser("validate", help="structure checks and dataset statistics")
     dataset(v)
@@ -103,6 +109,11 @@ def metrics_table(results: dict, k: int, floor: dict | None = None) -> str:
     return _table(rows)
 
 
+def _devices(args) -> list[str] | None:
+    from demo.devices import parse_devices
+    return parse_devices(args.devices) if args.devices else None
+
+
 def cmd_evaluate(args) -> None:
     from demo.data.sources import load_source
     from demo.evaluation import blind_floor, build_retrievers, parse_retriever_list, run_instances, score_run
@@ -111,7 +122,7 @@ def cmd_evaluate(args) -> None:
     ids = parse_retriever_list(args.retrievers)
     bench = load_source(args.dataset)
     bar = progress_bar()
-    retrievers = build_retrievers(bench, ids, progress=bar)
+    retrievers = build_retrievers(bench, ids, progress=bar, devices=_devices(args))
     results = {}
     for rid, retriever in retrievers.items():
         run = run_instances(retriever, bench.instances.values(), args.depth,
@@ -161,7 +172,7 @@ def cmd_index(args) -> None:
     ids = parse_retriever_list(args.retrievers)
     bench = load_source(args.dataset)
     cache = default_cache()
-    build_retrievers(bench, ids, cache, progress=progress_bar())
+    build_retrievers(bench, ids, cache, progress=progress_bar(), devices=_devices(args))
     print(f"indexed {len(bench.docs)} docs for {', '.join(ids)}; cache {cache.directory} holds {len(cache)} embeddings")
 
 

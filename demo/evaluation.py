@@ -34,8 +34,9 @@ def default_cache() -> EmbeddingCache:
 
 
 def build_retrievers(benchmark: Benchmark, retriever_ids: list[str], cache: EmbeddingCache | None = None,
-                     progress: Progress | None = None) -> dict[str, Retriever]:
-    """Load and index each model once, shared by its modes. Raises ModelUnavailable."""
+                     progress: Progress | None = None, devices: list[str] | None = None) -> dict[str, Retriever]:
+    """Load and index each model once, shared by its modes. Raises ModelUnavailable. `devices`:
+    where dense models run (several: the corpus is embedded by one process per device)."""
     cache = cache if cache is not None else default_cache()
     models = {}
     docs = list(benchmark.docs.values())
@@ -43,7 +44,7 @@ def build_retrievers(benchmark: Benchmark, retriever_ids: list[str], cache: Embe
     for rid in retriever_ids:
         spec, _ = parse_retriever_id(rid)
         if spec.model_id not in models:
-            model = load_model(spec, cache)
+            model = load_model(spec, cache, devices)
             report = (lambda done, total, name=spec.model_id: progress(f"indexing {name}", done, total)) if progress else None
             model.index_corpus(docs, report)
             models[spec.model_id] = model

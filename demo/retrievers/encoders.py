@@ -7,6 +7,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from demo.cache import EmbeddingCache, embedding_key
+from demo.devices import on_gpu
 from demo.retrievers.templates import EncodeInput
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -20,26 +21,39 @@ class Encoder(Protocol):
     def encode(self, inputs: Sequence[EncodeInput], progress: Progress | None = None) -> np.ndarray: ...
 
 
+POOL_MIN_TEXTS = 2048  # below this, starting one process per device costs more than it saves
+
+
+def _model_encode(model, texts: list[str], **kwargs) -> np.ndarray:
+    return model.encode(texts, **kwargs)
+
+
 class SentenceTransformerEncoder:
     """A sentence-transformers model. Inputs sharing a prompt are encoded in one call
-    (INSTRUCTOR gives each query its own prompt)."""
+    (INSTRUCTOR gives each query its own prompt). With `pool_devices` (several), large encodes
+    (a corpus) go through sentence-transformers' multi-process pool, one process per device."""
 
-    def __init__(self, model, name: str, revision: str, normalize: bool, batch_size: int = 32):
+    def __init__(self, model, name: str, revision: str, normalize: bool, batch_size: int = 32,
+                 pool_devices: list[str] | None = None):
         self.model, self.name, self.revision, self.normalize = model, name, revision, normalize
-        self.batch_size = batch_size
+        self.batch_size, self.pool_devices = batch_size, pool_devices
         self.dim = (model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else model.get_sentence_embedding_dimension())
+        self._encode = on_gpu(_model_encode)  # under spaces.GPU on a ZeroGPU Space
 
     def encode(self, inputs: Sequence[EncodeInput], progress: Progress | None = None) -> np.ndarray:
         out = np.zeros((len(inputs), self.dim), dtype=np.float32)
         order = sorted(range(len(inputs)), key=lambda i: inputs[i].prompt)
+        pooled = self.pool_devices and len(inputs) >= POOL_MIN_TEXTS
+        step = max(POOL_MIN_TEXTS * len(self.pool_devices), 16384) if pooled else 256
+        extra = {"device": list(self.pool_devices)} if pooled else {}
         done = 0
         for prompt, group in groupby(order, key=lambda i: inputs[i].prompt):
             idx = list(group)
-            for start in range(0, len(idx), 256):  # chunks, so progress moves on long runs
-                chunk = idx[start:start + 256]
-                out[chunk] = self.model.encode(
-                    [inputs[i].text for i in chunk], prompt=prompt or None, batch_size=self.batch_size,
-                    normalize_embeddings=self.normalize, convert_to_numpy=True, show_progress_bar=False)
+            for start in range(0, len(idx), step):  # chunks, so progress moves on long runs
+                chunk = idx[start:start + step]
+                out[chunk] = self._encode(
+                    self.model, [inputs[i].text for i in chunk], prompt=prompt or None, batch_size=self.batch_size,
+                    normalize_embeddings=self.normalize, convert_to_numpy=True, show_progress_bar=False, **extra)
                 done += len(chunk)
                 if progress:
                     progress(done, len(inputs))

