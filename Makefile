@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test bench demo-data clean mpnet
+.PHONY: run test bench demo-data demo-artifacts clean mpnet
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ bench: $(TESTTOOLS)
 
 demo-data: $(RUNTIME)
 	$(PY) scripts/build_demo_dataset.py
+
+# the bundled dataset's MiniLM embeddings (corpus, instances, paraphrases): a fast cold start;
+# rerun after changing assets/demo (tests/test_artifacts.py tells when they are stale)
+demo-artifacts: $(RUNTIME)
+	$(PY) -m demo index --dataset demo --retrievers minilm --export assets/artifacts/demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .models

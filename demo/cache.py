@@ -18,9 +18,17 @@ log = logging.getLogger(__name__)
 FAULTS = (sqlite3.Error, OSError, ValueError, EOFError)
 
 
-def embedding_key(model: str, revision: str, prompt: str, text: str) -> str:
-    digest = hashlib.sha256(f"{prompt}\x00{text}".encode("utf-8")).hexdigest()
+def input_digest(prompt: str, text: str) -> str:
+    """sha256 of what a model reads (prompt and text): the key of its vector here and in artifacts."""
+    return hashlib.sha256(f"{prompt}\x00{text}".encode("utf-8")).hexdigest()
+
+
+def digest_key(model: str, revision: str, digest: str) -> str:
     return f"{model}@{revision}:{digest}"
+
+
+def embedding_key(model: str, revision: str, prompt: str, text: str) -> str:
+    return digest_key(model, revision, input_digest(prompt, text))
 
 
 class EmbeddingCache:

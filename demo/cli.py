@@ -73,6 +73,10 @@ def build_parser() -> Parser:
     dataset(i)
     i.add_argument("--retrievers", required=True)
     devices(i)
+    i.add_argument("--export", metavar="DIR", help="also write artifacts (corpus and query embeddings as .npy, "
+                   "doc ids, text hashes, manifest.json) of the dense models to DIR")
+    i.add_argument("--with-perturbations", action="store_true",
+                   help="with --export: also embed every instance's perturbations (what a sweep encodes)")
 
     v = sub.add_parser("validate", help="structure checks and dataset statistics")
     dataset(v)
@@ -172,8 +176,28 @@ def cmd_index(args) -> None:
     ids = parse_retriever_list(args.retrievers)
     bench = load_source(args.dataset)
     cache = default_cache()
-    build_retrievers(bench, ids, cache, progress=progress_bar(), devices=_devices(args))
+    bar = progress_bar()
+    retrievers = build_retrievers(bench, ids, cache, progress=bar, devices=_devices(args))
     print(f"indexed {len(bench.docs)} docs for {', '.join(ids)}; cache {cache.directory} holds {len(cache)} embeddings")
+    if args.export:
+        _export(args, bench, retrievers, bar)
+
+
+def _export(args, bench, retrievers, bar) -> None:
+    from demo.artifacts import export
+    from demo.retrievers.registry import parse_retriever_id
+    models = {}
+    for rid, retriever in retrievers.items():
+        spec, _ = parse_retriever_id(rid)
+        if spec.loader != "bm25":
+            models.setdefault(spec.model_id, (spec, retriever.model))
+    if not models:
+        raise UserError("--export needs a dense retriever (BM25 has no embeddings to store)")
+    try:
+        folder = export(bench, models, args.export, args.dataset, args.with_perturbations, progress=bar)
+    except OSError as e:
+        raise UserError(f"cannot write artifacts to {args.export}: {e.strerror or e}") from None
+    print(f"wrote artifacts of {', '.join(models)} to {folder} (manifest.json)")
 
 
 def cmd_validate(args) -> None:

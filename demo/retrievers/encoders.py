@@ -6,7 +6,7 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from demo.cache import EmbeddingCache, embedding_key
+from demo.cache import EmbeddingCache, digest_key, input_digest
 from demo.devices import on_gpu
 from demo.retrievers.templates import EncodeInput
 
@@ -61,20 +61,36 @@ class SentenceTransformerEncoder:
 
 
 class CachedEncoder:
-    """Looks every input up in the disk cache first and encodes only the misses, in one batch."""
+    """Looks every input up in precomputed artifacts (demo.artifacts), then in the disk cache,
+    and encodes only the misses, in one batch."""
 
-    def __init__(self, encoder: Encoder, cache: EmbeddingCache):
-        self.encoder, self.cache = encoder, cache
+    def __init__(self, encoder: Encoder, cache: EmbeddingCache, artifacts: Sequence = ()):
+        self.encoder, self.cache, self.artifacts = encoder, cache, list(artifacts)
         self.name, self.revision, self.normalize = encoder.name, encoder.revision, encoder.normalize
         self.dim = encoder.dim
         self.encoded_count = 0  # inputs actually sent to the model (for tests and benchmarks)
+        self.artifact_hits = 0  # inputs served by artifacts
+
+    def _from_artifacts(self, digests: list[str], out: np.ndarray) -> set[int]:
+        served = set()
+        for art in self.artifacts:
+            for i, digest in enumerate(digests):
+                if i not in served:
+                    vec = art.get(digest)
+                    if vec is not None:
+                        out[i] = vec
+                        served.add(i)
+        self.artifact_hits += len(served)
+        return served
 
     def encode(self, inputs: Sequence[EncodeInput], progress: Progress | None = None) -> np.ndarray:
-        keys = [embedding_key(self.name, self.revision, i.prompt, i.text) for i in inputs]
-        found = self.cache.get_many(keys, self.dim)
-        missing = [i for i, k in enumerate(keys) if k not in found]
+        digests = [input_digest(i.prompt, i.text) for i in inputs]
         out = np.zeros((len(inputs), self.dim), dtype=np.float32)
-        for i, k in enumerate(keys):
+        served = self._from_artifacts(digests, out) if self.artifacts else set()
+        keys = {i: digest_key(self.name, self.revision, d) for i, d in enumerate(digests) if i not in served}
+        found = self.cache.get_many(list(keys.values()), self.dim) if keys else {}
+        missing = [i for i, k in keys.items() if k not in found]
+        for i, k in keys.items():
             if k in found:
                 out[i] = found[k]
         if missing:

@@ -154,7 +154,10 @@ def load_model(spec: ModelSpec, cache: EmbeddingCache | None = None, devices: li
         raise ModelUnavailable(f"{spec.model_id} unavailable: {e}") from None
     except Exception as e:  # a broken download or an incompatible checkpoint
         raise ModelUnavailable(f"{spec.model_id} failed to load: {type(e).__name__}: {e}") from e
-    return DenseModel(CachedEncoder(encoder, cache) if cache is not None else encoder, template)
+    if cache is None:
+        return DenseModel(encoder, template)
+    from demo.artifacts import lookup_for
+    return DenseModel(CachedEncoder(encoder, cache, lookup_for(spec.model_id, encoder.revision, encoder.dim)), template)
 
 
 def _load_encoder(spec: ModelSpec, devices: list[str] | None = None):
