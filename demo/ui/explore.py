@@ -145,11 +145,10 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks) ->
         if len(instruction or "") > MAX_INSTRUCTION_CHARS:
             msg = render_error(f"The instruction has {len(instruction)} characters; the limit is {MAX_INSTRUCTION_CHARS}.")
             return (msg, "", error_figure("instruction too long"), error_figure(""), error_figure(""), "", state)
-        for rid in retrievers:  # build models first, with a progress bar (first use embeds the corpus)
-            mid = parse_retriever_id(rid)[0].model_id
-            progress(0.0, desc=f"loading {mid}")
-            try:
-                explorer.corpus(dataset, mid, lambda d, t, mid=mid: progress(d / max(t, 1), desc=f"embedding corpus for {mid}"))
+        for mid in dict.fromkeys(parse_retriever_id(rid)[0].model_id for rid in retrievers):
+            try:  # build models first; the first use loads and embeds, and the bar says how far
+                explorer.corpus(dataset, mid, on_stage=lambda stage, d, t, mid=mid: progress(
+                    d / max(t, 1), desc=f"{stage} {mid}" + (f": {d:,} of {t:,} passages" if stage == "embedding" else "")))
             except UserError:
                 pass  # shown in that retriever's column
         try:
