@@ -108,7 +108,7 @@ def main(argv=None) -> int:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.set_default_timeout(120_000)
             joins = []
-            page.on("request", lambda r: joins.append(time.time()) if r.url.endswith("/queue/join") else None)
+            page.on("request", lambda r: joins.append(time.time()) if "/queue/join" in r.url else None)
             page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_selector("#sweep-plot .js-plotly-plot .main-svg")
             page.wait_for_timeout(1500)
@@ -147,7 +147,7 @@ def main(argv=None) -> int:
             area = page.locator("#instruction textarea")
             for _ in range(args.phrases):
                 area.click()
-                area.press("End")
+                area.press("Control+End")
                 page.wait_for_timeout(600)
                 n0 = len(joins)
                 phrase = " " + " ".join(rng.sample(WORDS, 3))

@@ -552,7 +552,8 @@ def summarize(results: dict, changed: bool) -> str:
         pm = f" (p-MRR {100 * r['p_mrr']:+.0f})" if "p_mrr" in r else ""
         gone = r.get("lost_target")
         if gone and gone["regraded"]:  # the target above is another user's; say where this one's went
-            pm = f"; the previous target went from #{gone['original_rank']} to #{gone['rank']}{pm}"
+            moved = gone["original_rank"] != gone["rank"]
+            pm = f" (old target #{gone['original_rank']} → #{gone['rank']}, p-MRR {100 * r['p_mrr']:+.0f})" if moved else ""
         if new is None and not r["encoded"].strip():
             parts.append(f"{rid}: nothing to encode, nothing retrieved (target was {_at(old)})")
         elif old == new is None:

@@ -56,7 +56,7 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         with gr.Row(equal_height=False, elem_id="header-row"):
             with gr.Column(scale=4):
                 gr.HTML(HEADER)
-            with gr.Column(scale=1, min_width=200):
+            with gr.Column(scale=1, min_width=240):
                 unavailable_models()
         bar = build_bar(default_dataset)
         tab_state = gr.State("explore")

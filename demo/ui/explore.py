@@ -267,15 +267,16 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
     # ---- layout ---------------------------------------------------------------------------------
     state = gr.State({})
     with gr.Row(equal_height=False, elem_id="editor-row"):
-        instruction = gr.Textbox(label="Instruction: edit it and the rankings follow", lines=3, max_lines=8,
-                                 elem_id="instruction", scale=6, min_width=320)
+        with gr.Column(scale=6, min_width=320):
+            instruction = gr.Textbox(label="Instruction: edit it and the rankings follow", lines=3, max_lines=8,
+                                     elem_id="instruction")
+            qinfo = gr.HTML(elem_id="query-info")
         with gr.Column(scale=3, min_width=280):
             variant = gr.Dropdown(label="Try a variant: other users, paraphrases, perturbations",
                                   elem_id="variant")
             with gr.Row(equal_height=False):
                 grade = gr.Dropdown(label="Grade against the target of", elem_id="grade", scale=3, min_width=150)
                 reset = gr.Button("↺ Original", elem_id="reset", size="sm", scale=1, min_width=90)
-    qinfo = gr.HTML(elem_id="query-info")
     summary = gr.HTML(elem_id="summary")
     live_btn = gr.Button("Refresh", elem_id="live-refresh")
     with gr.Row(equal_height=False, elem_id="results-row"):

@@ -37,7 +37,7 @@ CSS = """
 #live-refresh { display: none !important; }
 .legend { font-size: .82rem; color: var(--ix-muted); }
 .legend b, .legend code { color: var(--ix-text); }
-.summary { font-size: .98rem; padding: 6px 12px; border-left: 4px solid var(--ix-accent); background: var(--ix-summary-bg);
+.summary { font-size: .9rem; line-height: 1.35; padding: 5px 12px; border-left: 4px solid var(--ix-accent); background: var(--ix-summary-bg);
   color: var(--ix-text); border-radius: 6px; min-height: 1.4em; }
 .app-error, .app-notice { padding: 6px 12px; border-left: 4px solid var(--ix-error); background: var(--ix-error-bg);
   color: var(--ix-text); border-radius: 6px; font-size: .9rem; }
@@ -55,7 +55,7 @@ CSS = """
 .col-head { position: sticky; top: 0; z-index: 2; background: var(--ix-card); padding-top: 6px; border-bottom: 1px solid var(--ix-border); }
 .col-title { font-weight: 700; font-size: .95rem; color: var(--ix-text); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .col-title code { font-weight: 400; font-size: .78rem; color: var(--ix-muted); background: none; }
-.col-metrics { display: flex; flex-wrap: wrap; gap: 2px 10px; font-size: .84rem; margin: 2px 0 4px; color: var(--ix-text); }
+.col-metrics { display: flex; flex-wrap: wrap; gap: 2px 8px; font-size: .8rem; margin: 2px 0 4px; color: var(--ix-text); }
 .col-metrics b { color: var(--ix-text); }
 .col-metrics .was { color: var(--ix-muted); }
 .col-nav { display: none; }
@@ -68,7 +68,7 @@ CSS = """
 .card.is-sibling { border-color: var(--ix-sibling-border); background: var(--ix-sibling-bg); }
 .card.hl { box-shadow: 0 0 0 3px var(--ix-focus); }
 .card:focus, .col-goto:focus-visible, .skip-link:focus, #rankings summary:focus-visible { outline: 3px solid var(--ix-focus); outline-offset: 2px; }
-.card-head { display: flex; align-items: center; gap: 5px; font-size: .82rem; min-width: 0; }
+.card-head { display: flex; flex-wrap: wrap; align-items: center; gap: 3px 5px; font-size: .82rem; min-width: 0; }
 .rank { font-weight: 700; color: var(--ix-text); }
 .doc-id { font-family: ui-monospace, monospace; color: var(--ix-text); white-space: nowrap; flex: none; }
 .score { margin-left: auto; color: var(--ix-muted); font-family: ui-monospace, monospace; }
@@ -103,6 +103,9 @@ mark.hq { background: var(--ix-hq-bg); } mark.hi { background: var(--ix-hi-bg); 
   .columns { grid-auto-columns: 100%; scroll-snap-type: x mandatory; max-height: none; }
   .col { scroll-snap-align: start; }
   #app-header p { display: none; }
+  #picker-bar .form { flex-direction: row !important; flex-wrap: wrap !important; }
+  #dataset, #order, #k { flex: 1 1 30% !important; min-width: 0 !important; }
+  #query, #instance, #retrievers { flex: 1 1 100% !important; }
 }
 """
 

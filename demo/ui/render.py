@@ -124,9 +124,8 @@ def render_summary(result: dict) -> str:
     if not lost:
         note = ""
     elif result.get("graded_against", result.get("instance_id")) != result.get("instance_id"):
-        note = (f'<div class="legend">Badges, nDCG and target ranks follow the text: they grade against '
-                f'{escape(result["graded_against"])}\'s target. p-MRR says where this instance\'s own target went '
-                f'(&gt; 0: pushed down, as it should be).</div>')
+        note = (f'<div class="legend">Badges, nDCG and ranks grade against {escape(result["graded_against"])}\'s '
+                f'target; p-MRR: where {escape(result["instance_id"])}\'s own target went (&gt; 0: pushed down, as it should be).</div>')
     else:
         note = (f'<div class="legend">The editor holds {escape(lost)}: the target is no longer what this text '
                 f'asks for, so a retriever that follows instructions should push it down (p-MRR &gt; 0).</div>')
@@ -140,8 +139,8 @@ def render_unavailable(models) -> str:
         f'{escape(mid)} <small>— {escape(reason)}</small></label>'
         for mid, _, reason in models if reason)
     n = sum(1 for *_, reason in models if reason)
-    return (f'<details class="unavailable-list"><summary>{n} more models listed but unavailable here '
-            f'(hover for why)</summary>{items}</details>') if items else ""
+    return (f'<details class="unavailable-list"><summary>{n} more models unavailable here</summary>'
+            f'{items}</details>') if items else ""
 
 
 def render_error(message: str) -> str:
