@@ -14,7 +14,7 @@ from demo.metrics import best_rank, blind_floor_run, ndcg_at_k, robustness
 from demo.metrics.ranking import Run, top_ranked
 from demo.retrievers.base import Retriever
 from demo.retrievers.registry import MAX_RETRIEVERS, canonical_id, load_model, make_retriever, parse_retriever_id
-from demo.settings import cache_dir
+from demo.settings import cache_dir, embedding_cache_limit
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -30,7 +30,7 @@ def parse_retriever_list(text: str | Iterable[str]) -> list[str]:
 
 
 def default_cache() -> EmbeddingCache:
-    return EmbeddingCache(cache_dir() / "embeddings")
+    return EmbeddingCache(cache_dir() / "embeddings", embedding_cache_limit())
 
 
 def build_retrievers(benchmark: Benchmark, retriever_ids: list[str], cache: EmbeddingCache | None = None,

@@ -8,10 +8,8 @@ makes stale (they are skipped when the editor has moved on; the next refresh dra
 from __future__ import annotations
 
 import random
-import tempfile
 from dataclasses import dataclass
 from html import escape
-from pathlib import Path
 from typing import Callable
 
 import gradio as gr
@@ -23,7 +21,7 @@ from demo.plots import error_figure, rank_shift_figure, robustness_figure, sweep
 from demo.retrievers.registry import parse_retriever_id
 from demo.service import MAX_INSTRUCTION_CHARS, Explorer
 from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, Bar, retriever_choices
-from demo.ui.export import deep_link, to_csv, to_json, to_trec
+from demo.ui.export import deep_link, to_csv, to_json, to_trec, write_exports
 from demo.ui.layout import COPY_LINK_JS
 from demo.ui.render import render_error, render_rankings, render_summary
 
@@ -253,16 +251,13 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         result = (state or {}).get("result")
         if not result:
             raise gr.Error("Nothing to export yet.")
-        folder = Path(tempfile.mkdtemp(prefix="instructir-export-"))
         stem = f"comparison-{result['instance_id']}"
         files = {f"{stem}.csv": to_csv(result),
                  f"{stem}.json": to_json(result, state.get("instruction", ""), state.get("dataset", ""))}
         for rid, r in result["retrievers"].items():
             if "error" not in r:
                 files[f"{stem}-{rid.replace('@', '-')}.trec"] = to_trec(result, rid)
-        for name, content in files.items():
-            (folder / name).write_text(content, encoding="utf-8")
-        return [str(folder / n) for n in files]
+        return write_exports(files)
 
     # ---- layout ---------------------------------------------------------------------------------
     state = gr.State({})
