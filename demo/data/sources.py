@@ -89,15 +89,10 @@ def _configured_key(entry: str) -> str:
 
 
 def display_name(key: str) -> str:
-    """What messages call a dataset: its configured or bundled name, never a server path in public mode."""
+    """What messages call a dataset: in public mode a folder by its last name only, so that no
+    message shows where the server keeps it."""
     if key in NAMED or key.startswith("hf:") or not public_mode():
         return key
-    for entry in configured_datasets():
-        try:
-            if _configured_key(entry) == key:
-                return entry
-        except UserError:
-            continue
     return Path(key).name
 
 
@@ -147,7 +142,7 @@ class Loaded:
 def _load(key: str) -> Benchmark:
     name = display_name(key)
     folder = resolve(key)
-    max_docs, max_bytes = corpus_limits()
+    max_docs, max_bytes = corpus_limits() if key not in NAMED else (None, None)  # bundled: known size
     try:
         return load_folder(folder, name, max_docs=max_docs, max_bytes=max_bytes)
     except DataError as e:
