@@ -14,6 +14,7 @@ import logging
 import shutil
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -21,10 +22,11 @@ import diskcache
 import numpy as np
 
 log = logging.getLogger(__name__)
-FAULTS = (sqlite3.Error, OSError, ValueError, EOFError)
+FAULTS = (sqlite3.Error, OSError, ValueError, EOFError, diskcache.Timeout)
 CHECKSUM_BYTES = 8
 DEFAULT_SIZE_LIMIT = 2**30  # 1 GiB: about 500k query rows of MiniLM's size
 MEMORY_FALLBACK_BYTES = 2**27  # 128 MiB when no disk cache can be opened
+RETRY_SECONDS = 60.0  # how often a cache that fell back to memory tries the disk again
 
 
 def input_digest(prompt: str, text: str) -> str:
@@ -100,7 +102,8 @@ class EmbeddingCache:
         self.size_limit = size_limit
         self._lock = threading.RLock()  # resets swap the store; no reader may see it half done
         self._cache: diskcache.Cache | MemoryStore | None = None
-        self.in_memory = False
+        self._memory: MemoryStore | None = None
+        self.in_memory, self._retry_at = False, 0.0
         with self._lock:
             try:
                 self._cache = self._open()
@@ -121,22 +124,39 @@ class EmbeddingCache:
                     self._cache.close()
             except Exception:  # closing a broken cache may fail too; we discard it anyway
                 pass
-            shutil.rmtree(self.directory, ignore_errors=True)
-            try:
-                self._cache = self._open()
-            except FAULTS as e:
-                self._use_memory(e)
+            for _ in range(3):  # a folder deleted again while we reopen it (under load) gets another try
+                shutil.rmtree(self.directory, ignore_errors=True)
+                try:
+                    self._cache = self._open()
+                    return
+                except FAULTS as e:
+                    error = e
+            self._use_memory(error)
 
     def _use_memory(self, error: Exception) -> None:
-        log.warning("no disk cache at %s (%s): embeddings are kept in memory for this process only",
-                    self.directory, error)
-        self.in_memory = True
-        self._cache = MemoryStore(min(self.size_limit, MEMORY_FALLBACK_BYTES))
+        if self._memory is None:  # said once; later failures reuse the same store
+            log.warning("no disk cache at %s (%s): embeddings are kept in memory until it can be made",
+                        self.directory, error)
+            self._memory = MemoryStore(min(self.size_limit, MEMORY_FALLBACK_BYTES))
+        self.in_memory, self._cache, self._retry_at = True, self._memory, time.monotonic() + RETRY_SECONDS
+
+    def _retry_disk(self) -> None:
+        """Now and then, try the disk again (a folder made writable, a disk with space again)."""
+        if time.monotonic() < self._retry_at:
+            return
+        try:
+            self._cache = self._open()
+            self.in_memory = False
+            log.warning("embedding cache at %s is usable again", self.directory)
+        except FAULTS:
+            self._retry_at = time.monotonic() + RETRY_SECONDS
 
     def _ensure_present(self) -> None:
         """A cache folder deleted while open: sqlite would go on using the deleted file (reads
         from a ghost, writes lost), so start a new cache in its place."""
-        if not self.in_memory and not (self.directory / "cache.db").is_file():
+        if self.in_memory:
+            self._retry_disk()
+        elif not (self.directory / "cache.db").is_file():
             self._reset(FileNotFoundError("cache.db was deleted"))
 
     def get_many(self, keys: list[str], dim: int | None = None) -> dict[str, np.ndarray]:
