@@ -9,7 +9,7 @@ the query embedding is new) or /sweep (1 of 4) on random instances of the bundle
 bm25,bm25@query,minilm,minilm@query at k=10, until T seconds have passed. Reports p50 and
 p95 latency per endpoint, errors, throughput, and the server's RSS before and after (VmRSS
 from /proc) and its peak (VmHWM). Every reply is checked for the four columns; a reply
-without them counts as an error. --public runs the app in public mode.
+without them counts as an error. RSS is sampled every 5 s during the run. --public runs the app in public mode.
 
 The load is bounded (duration, clients, loopback only) so that it can run on a shared machine;
 figures from a shared, noisy machine are indicative only. Load averages are printed.
@@ -127,7 +127,14 @@ def main() -> None:
             until = time.monotonic() + args.seconds
             threads = [threading.Thread(target=visitor, args=(url, instances, until, n, out, lock))
                        for n in range(args.clients)]
+            samples: list[tuple[float, float]] = []
+
+            def sample() -> None:  # RSS every 5 s: a plateau is bounded memory, a slope is a leak
+                while time.monotonic() < until + 1:
+                    samples.append((round(time.monotonic() - started, 1), round(memory_mb(proc.pid)["VmRSS"])))
+                    time.sleep(5)
             started = time.monotonic()
+            threads.append(threading.Thread(target=sample))
             for t in threads:
                 t.start()
             for t in threads:
@@ -144,6 +151,7 @@ def main() -> None:
         "rank_ms": {"n": len(out["rank"]), "p50": percentile(out["rank"], 50), "p95": percentile(out["rank"], 95)},
         "sweep_ms": {"n": len(out["sweep"]), "p50": percentile(out["sweep"], 50), "p95": percentile(out["sweep"], 95)},
         "rss_mb_before": before["VmRSS"], "rss_mb_after": after["VmRSS"], "peak_rss_mb": after["VmHWM"],
+        "rss_mb_every_5s": samples,
         "load_before": load_before, "load_after": os.getloadavg(), "nproc": os.cpu_count(),
         "first_errors": out["errors"][:3],
     }
