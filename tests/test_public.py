@@ -313,3 +313,12 @@ def test_csv_cells_cannot_become_formulas():
     assert row["doc_id"] == "'" + card["doc_id"] and row["instance_id"] == "'@SUM(A1)" and row["retriever"] == "'+cmd"
     assert row["shift"] == "-3"  # numbers stay numbers
     assert json.loads(json.dumps(row))  # plain strings
+
+
+def test_failed_loads_leave_nothing_behind(tmp_path):
+    from demo.data.sources import LOADED
+    explorer = new_explorer()
+    for n in range(20):
+        with pytest.raises(Exception, match="not found"):
+            explorer.benchmark(str(tmp_path / f"missing{n}"))
+    assert LOADED._key_locks == {}

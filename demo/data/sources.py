@@ -123,16 +123,19 @@ class Loaded:
                 return self._items[key]
             lock = self._key_locks.setdefault(key, threading.Lock())
         with lock:
-            with self._lock:
-                if key in self._items:
-                    return self._items[key]
-            bench = _load(key)
-            with self._lock:
-                self._items[key] = bench
-                while len(self._items) > self.limit:
-                    self._items.popitem(last=False)
-                self._key_locks.pop(key, None)
-            return bench
+            try:
+                with self._lock:
+                    if key in self._items:
+                        return self._items[key]
+                bench = _load(key)
+                with self._lock:
+                    self._items[key] = bench
+                    while len(self._items) > self.limit:
+                        self._items.popitem(last=False)
+                return bench
+            finally:  # also after a failure: one lock per bad source asked for would add up
+                with self._lock:
+                    self._key_locks.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:
