@@ -323,8 +323,22 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
     link_inputs = [dataset, order, instruction, retrievers, k, grade, tab_state, state]
     order.input(on_order, [dataset, order, retrievers, query], [query, summary], **PRIVATE).then(
         make_link, link_inputs, link, **PRIVATE)
-    live(variant.input(on_variant, [variant, state], instruction, **PRIVATE).then)
-    live(reset.click(on_reset, state, [instruction, variant], **PRIVATE).then)
+    # a variant or the reset sets the editor and draws the columns in one round trip, then the plots
+    def apply_variant(choice, dataset, retrievers, k, grade, order, tab, state, progress=gr.Progress()):
+        text = on_variant(choice, state)
+        if not isinstance(text, str):
+            return (gr.update(),) * 4 + (state,)
+        return (text,) + refresh(dataset, text, retrievers, k, grade, order, tab, state, progress)
+
+    def apply_reset(dataset, retrievers, k, grade, order, tab, state, progress=gr.Progress()):
+        text, _ = on_reset(state)
+        return (text, None) + refresh(dataset, text, retrievers, k, grade, order, tab, state, progress)
+
+    view_args = [dataset, retrievers, k, grade, order, tab_state, state]
+    variant.input(apply_variant, [variant] + view_args, [instruction] + columns["outputs"], trigger_mode="always_last",
+                  show_progress="minimal", **PRIVATE).then(**drawing)
+    reset.click(apply_reset, view_args, [instruction, variant] + columns["outputs"], show_progress="minimal",
+                **PRIVATE).then(**drawing)
     # typing: a debounced click on the hidden button (layout.PAGE_JS); leaving the box, picking
     # retrievers, Enter in k and the grading choice refresh at once (a view already shown is skipped)
     live(lambda **kw: gr.on([live_btn.click, instruction.blur, retrievers.input, k.submit, k.blur, grade.input], **kw))
