@@ -33,10 +33,9 @@ so the UI needs nothing more than `gr.Plot(...)` and a handler returning the fig
 figure made elsewhere: `Figure(fig, config=plot_config("name"))`."""
 
 PLOT_CSS = """
-/* A phone scrolls the wide plots sideways rather than squeezing 25 heatmap columns into 360 px. */
-#sweep-plot, #rank-shift-plot { overflow-x: auto; }
+/* A phone scrolls the sweep sideways rather than squeezing 25 heatmap columns into 360 px. */
+#sweep-plot { overflow-x: auto; }
 #sweep-plot .js-plotly-plot { min-width: 860px; }
-#rank-shift-plot .js-plotly-plot { min-width: 480px; }
 """
 """CSS the page needs for the plots (DESIGN §6 element ids); add it to the app's CSS."""
 

@@ -266,8 +266,13 @@ def sweep_figure(sweep: dict, style: str | None = None) -> Figure:
     for i in range(1, n):  # thin lines between originals, paraphrases, perturbations and the edit
         if _group(variants[i]) != _group(variants[i - 1]):
             fig.add_vline(x=i - 0.5, line=dict(color="#1e293b", width=2))
-    height = max(st.height - 60, 190 + (st.font * 4 + 8) * len(ids))
-    fig.update_layout(**base_layout(st, "Target rank per variant", f"“{short(sweep['query'], 48)}”", height=height))
+    lay = base_layout(st, "Target rank per variant", f"“{short(sweep['query'], 48)}”")
+    # rows tall enough for two-line retriever labels and for every colour-bar label to stand apart,
+    # below them room for the variant labels turned upright (up to label_chars) and the axis title
+    plot_px = max(len(ids) * (st.font * 3 + 12), len(bins) * st.font * 1.8)
+    bottom = st.label_chars * st.font * 0.55 + st.font * 3
+    lay["height"] = round(lay["margin"]["t"] + bottom + plot_px)
+    fig.update_layout(**lay)
     fig.update_xaxes(title_text="variant",
                      tickvals=list(range(n)), ticktext=variant_labels(variants, st.label_chars), autotickangles=[45, 90],
                      fixedrange=True, automargin=True, showgrid=False)

@@ -238,9 +238,10 @@ def test_sweep_colour_bar_labels_have_room(real):
             (heat,) = fig.data
             labels = list(heat.colorbar.ticktext)
             assert list(heat.colorbar.tickvals) == list(range(len(labels))) and len(labels) <= 6
-            # the plot area left once the rotated variant labels (up to ~160 px) have taken the bottom
-            plot_px = fig.layout.height - fig.layout.margin.t - 160
-            assert plot_px / len(labels) >= 1.2 * heat.colorbar.tickfont.size, (n_ret, style)
+            # the plot area left once the upright variant labels and the axis title have taken the bottom
+            font = fig.layout.font.size
+            plot_px = fig.layout.height - fig.layout.margin.t - STYLES[style or "normal"].label_chars * font * 0.55 - 3 * font
+            assert plot_px / len(labels) >= 1.5 * heat.colorbar.tickfont.size, (n_ret, style)
 
 
 def test_the_sweep_axis_names_the_users(real, setup):

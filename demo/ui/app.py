@@ -9,6 +9,7 @@ from __future__ import annotations
 import gradio as gr
 
 from demo.errors import UserError
+from demo.plot_style import PLOT_CSS
 from demo.service import Explorer
 from demo.settings import export_ttl_seconds, upload_limit
 from demo.ui import explore, inspect_tab, scoreboard_tab
@@ -21,7 +22,7 @@ PRIVATE = dict(api_visibility="private")
 
 def launch_kwargs() -> dict:
     """What Gradio 6 takes at launch() rather than Blocks()."""
-    return {"css": CSS, "head": PAGE_JS, "theme": theme(), "max_file_size": upload_limit()}
+    return {"css": CSS + PLOT_CSS, "head": PAGE_JS, "theme": theme(), "max_file_size": upload_limit()}
 
 
 def theme() -> gr.themes.Base:
