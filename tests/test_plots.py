@@ -198,6 +198,15 @@ def test_a_target_that_is_not_retrieved_gets_its_own_row(real):
     assert line.y[1] == slot and "not retrieved" in line.customdata[1]
 
 
+def test_a_document_bm25_did_not_retrieve_before_enters_from_below(real):
+    result = copy.deepcopy(real[0])
+    card = result["retrievers"]["bm25"]["ranking"][0]
+    card["original_rank"] = None
+    fig = rank_shift_figure(result, "bm25")
+    line = next(t for t in fig.data if t.customdata and t.customdata[0].startswith(esc(card["doc_id"])))
+    assert list(line.y) == [11, card["rank"]] and "original not retrieved" in line.customdata[0]
+
+
 def sweep_with(ranks: list, k: int = 10, kinds=None) -> dict:
     n = len(ranks)
     kinds = kinds or ["original"] * n
