@@ -1,4 +1,4 @@
-"""Command line: python -m demo evaluate | run | score | index | validate (DESIGN §6).
+"""Command line: python -m demo evaluate | run | score | index | inspect | validate (DESIGN §6, §12).
 
 Bad input prints one line on stderr and exits with code 2; no tracebacks.
 """
@@ -51,7 +51,8 @@ def build_parser() -> Parser:
 
     e = sub.add_parser("evaluate", help="nDCG@k and Robustness@k per retriever")
     dataset(e)
-    e.add_argument("--retrievers", required=True, help="comma-separated, e.g. bm25,bm25@query,minilm")
+    e.add_argument("--retrievers", required=True,
+                   help="comma-separated, e.g. bm25,bm25@query,minilm,run:e5.trec (run:PATH = a TREC or JSON run file)")
     k(e)
     e.add_argument("--depth", type=int, default=1000, help="docs retrieved per instance (default 1000)")
     e.add_argument("--json", help="write the results, with per-instance ranks, to this file")
@@ -63,7 +64,7 @@ def build_parser() -> Parser:
     r.add_argument("--out", required=True)
     r.add_argument("--top", type=int, default=1000)
 
-    s = sub.add_parser("score", help="score any TREC run file against the dataset")
+    s = sub.add_parser("score", help="score any TREC or JSON run file against the dataset")
     dataset(s)
     s.add_argument("--run", required=True)
     k(s)
@@ -78,6 +79,13 @@ def build_parser() -> Parser:
     i.add_argument("--with-perturbations", action="store_true",
                    help="with --export: also embed every instance's perturbations (what a sweep encodes)")
 
+    n = sub.add_parser("inspect", help="per instance: target rank, nDCG@k, top doc and outcome per retriever")
+    dataset(n)
+    n.add_argument("--retrievers", required=True, help="comma-separated, e.g. bm25,minilm,run:e5.trec")
+    k(n)
+    n.add_argument("--csv", help="write the instance table to this CSV file (instead of printing it)")
+    n.add_argument("--json", help="write {\"rows\": [...]} (the API's /inspect answer) to this file")
+
     v = sub.add_parser("validate", help="structure checks and dataset statistics")
     dataset(v)
     v.add_argument("--json")
@@ -90,8 +98,12 @@ def _check_positive(name: str, value: int) -> None:
 
 
 def _write_json(path: str, obj) -> None:
+    _write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def _write_text(path: str, text: str) -> None:
     try:
-        Path(path).write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        Path(path).write_text(text, encoding="utf-8")
     except OSError as e:
         raise UserError(f"cannot write {path}: {e.strerror}") from None
 
@@ -118,20 +130,44 @@ def _devices(args) -> list[str] | None:
     return parse_devices(args.devices) if args.devices else None
 
 
+def load_cli_runs(ids: list[str], bench) -> dict:
+    """`run:PATH` ids -> RunFile (read and checked against the dataset), by id."""
+    from demo.runs import PREFIX, check_unique, is_run_id, load_run
+    runs = {}
+    for rid in ids:
+        if is_run_id(rid):
+            run = load_run(rid[len(PREFIX):], bench)
+            check_unique({r.name: r for r in runs.values()}, run)
+            runs[rid] = run
+    return runs
+
+
+def instance_runs(ids: list[str], bench, depth: int | None, progress, devices: list[str] | None = None) -> dict[str, dict]:
+    """Per retriever id as printed (run:<name> for files), its run over the dataset's instances."""
+    from demo.evaluation import build_retrievers, run_instances
+    files = load_cli_runs(ids, bench)
+    retrievers = build_retrievers(bench, [i for i in ids if i not in files], progress=progress, devices=devices)
+    out = {}
+    for rid in ids:
+        if rid in files:
+            run = files[rid]
+            print(run.describe(bench), file=sys.stderr)
+            out[run.retriever_id] = run.as_run(bench.instances)
+        else:
+            out[rid] = run_instances(retrievers[rid], bench.instances.values(), depth,
+                                     progress=lambda d, t, rid=rid: progress(f"searching {rid}", d, t))
+    return out
+
+
 def cmd_evaluate(args) -> None:
     from demo.data.sources import load_source
-    from demo.evaluation import blind_floor, build_retrievers, parse_retriever_list, run_instances, score_run
+    from demo.evaluation import blind_floor, parse_retriever_list, score_run
     _check_positive("k", args.k)
     _check_positive("depth", args.depth)
     ids = parse_retriever_list(args.retrievers)
     bench = load_source(args.dataset)
-    bar = progress_bar()
-    retrievers = build_retrievers(bench, ids, progress=bar, devices=_devices(args))
-    results = {}
-    for rid, retriever in retrievers.items():
-        run = run_instances(retriever, bench.instances.values(), args.depth,
-                            progress=lambda d, t, rid=rid: bar(f"searching {rid}", d, t))
-        results[rid] = score_run(run, bench, args.k)
+    runs = instance_runs(ids, bench, args.depth, progress_bar(), _devices(args))
+    results = {rid: score_run(run, bench, args.k) for rid, run in runs.items()}
     floor = blind_floor(bench, args.k)
     print(f"{bench.name}: {len(bench.instances)} instances in {len(bench.groups)} base queries, {len(bench.docs)} docs")
     print(metrics_table(results, args.k, floor))
@@ -142,16 +178,14 @@ def cmd_evaluate(args) -> None:
 
 def cmd_run(args) -> None:
     from demo.data.sources import load_source
-    from demo.evaluation import build_retrievers, parse_retriever_list, run_instances
+    from demo.evaluation import parse_retriever_list
     from demo.trec import write_run
     _check_positive("top", args.top)
     (rid,) = parse_retriever_list([args.retriever])
     bench = load_source(args.dataset)
-    bar = progress_bar()
-    retriever = build_retrievers(bench, [rid], progress=bar)[rid]
-    run = run_instances(retriever, bench.instances.values(), args.top, progress=lambda d, t: bar("searching", d, t))
+    ((tag, run),) = instance_runs([rid], bench, args.top, progress_bar()).items()
     try:
-        write_run(run, args.out, tag=rid, top=args.top)
+        write_run(run, args.out, tag=tag, top=args.top)
     except OSError as e:
         raise UserError(f"cannot write {args.out}: {e.strerror}") from None
     print(f"wrote {sum(len(v) for v in run.values())} lines for {len(run)} instances to {args.out}")
@@ -160,20 +194,57 @@ def cmd_run(args) -> None:
 def cmd_score(args) -> None:
     from demo.data.sources import load_source
     from demo.evaluation import score_run
-    from demo.trec import read_run
+    from demo.runs import load_run
     _check_positive("k", args.k)
     bench = load_source(args.dataset)
-    run = read_run(args.run)
-    result = score_run(run, bench, args.k)
+    run = load_run(args.run, bench)
+    print(run.describe(bench), file=sys.stderr)
+    result = score_run(run.as_run(bench.instances), bench, args.k)
     print(metrics_table({Path(args.run).name: result}, args.k))
     if args.json:
         _write_json(args.json, result)
 
 
+def cmd_inspect(args) -> None:
+    from demo.data.sources import load_source
+    from demo.evaluation import default_cache, parse_retriever_list
+    from demo.inspection import OUTCOMES, outcome_counts, rows_to_csv, table_answer
+    from demo.service import Explorer
+    _check_positive("k", args.k)
+    ids = parse_retriever_list(args.retrievers)
+    bench = load_source(args.dataset)
+    files = load_cli_runs(ids, bench)
+    for run in files.values():
+        print(run.describe(bench), file=sys.stderr)
+    ids = [files[i].retriever_id if i in files else i for i in ids]
+    result = Explorer(default_cache()).inspect(args.dataset, ids, args.k, runs={r.name: r for r in files.values()})
+    if result["errors"]:
+        raise UserError("; ".join(result["errors"].values()))
+    rows = result["rows"]
+    summary = [("retriever", *OUTCOMES)] + [(rid, *(str(n) for n in outcome_counts(rows, rid).values())) for rid in ids]
+    print(f"{bench.name}: {len(rows)} instances, outcome at k={args.k}")
+    print(_table(summary))
+    if args.csv:
+        _write_text(args.csv, rows_to_csv(rows, ids, args.k))
+        print(f"wrote {len(rows)} rows to {args.csv}")
+    if args.json:
+        _write_json(args.json, table_answer(result))
+    if not args.csv and not args.json:
+        table = [("instance", *ids)]
+        for row in rows:
+            cells = [row["retrievers"].get(rid) for rid in ids]
+            table.append((row["instance_id"], *(f"{c['outcome']} #{c['target_rank'] or '-'}" if c else "(not in run)"
+                                                for c in cells)))
+        print(_table(table))
+
+
 def cmd_index(args) -> None:
     from demo.data.sources import load_source
     from demo.evaluation import build_retrievers, default_cache, parse_retriever_list
-    ids = parse_retriever_list(args.retrievers)
+    from demo.runs import is_run_id
+    ids = [i for i in parse_retriever_list(args.retrievers) if not is_run_id(i)]  # a run file needs no index
+    if not ids:
+        raise UserError("nothing to index: run files are read as they are")
     bench = load_source(args.dataset)
     cache = default_cache()
     bar = progress_bar()
@@ -234,7 +305,7 @@ def format_stats(s: dict) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = {"evaluate": cmd_evaluate, "run": cmd_run, "score": cmd_score, "index": cmd_index, "validate": cmd_validate}
+COMMANDS = {"evaluate": cmd_evaluate, "run": cmd_run, "score": cmd_score, "index": cmd_index, "inspect": cmd_inspect, "validate": cmd_validate}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,11 @@ def parse_retriever_list(text: str | Iterable[str]) -> list[str]:
         raise UserError("no retrievers given")
     if len(ids) > MAX_RETRIEVERS:
         raise UserError(f"at most {MAX_RETRIEVERS} retrievers at once, got {len(ids)}")
-    canonical = [canonical_id(i) for i in ids]
+    from demo.runs import PREFIX, is_run_id
+    for i in ids:
+        if is_run_id(i) and not i[len(PREFIX):].strip():
+            raise UserError(f"{i!r}: a run file needs a name or path after {PREFIX!r}")
+    canonical = [i if is_run_id(i) else canonical_id(i) for i in ids]
     return list(dict.fromkeys(canonical))
 
 

@@ -56,8 +56,8 @@ def _ok(result: dict) -> dict:
     return {rid: r for rid, r in result["retrievers"].items() if "error" not in r}
 
 
-def _pct(v: float) -> str:
-    return f"{100 * v:.0f}"
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.0f}"
 
 
 def _rank(r) -> str:
@@ -244,13 +244,16 @@ def sweep_figure(sweep: dict, style: str | None = None) -> Figure:
     for rid in ids:
         if len(rs[rid]["target_rank"]) != n or len(rs[rid]["ndcg"]) != n:
             raise ValueError(f"{rid}: {len(rs[rid]['target_rank'])} ranks for {n} variants")
-    z = [[_bin_of(r, bins) for r in rs[rid]["target_rank"]] for rid in ids]
+    # a null nDCG is a variant a run file does not cover (DESIGN §11): an empty cell
+    z = [[None if nd is None else _bin_of(r, bins) for r, nd in zip(rs[rid]["target_rank"], rs[rid]["ndcg"])]
+         for rid in ids]
     deep = bins[-2]  # ">cut": the cell says so, the hover gives the exact rank
     text = [["–" if r is None else (deep["label"] if r >= deep["lo"] else str(r))
              for r in rs[rid]["target_rank"]] for rid in ids]
     hover = [[f"{esc(rid)}<br>{short(v.get('label', v.get('kind')), 60)} ({esc(v.get('kind'))})<br>" +
               (f"target #{r}" + ("" if r <= k else f", below the top {k}") if r is not None
-               else "target not retrieved (no rank)") + f"<br>nDCG@{k} {100 * nd:.1f}"
+               else "target not retrieved (no rank)") + f"<br>nDCG@{k} {100 * nd:.1f}" if nd is not None
+              else f"{esc(rid)}<br>{short(v.get('label', v.get('kind')), 60)}: not in the run file"
               for v, r, nd in zip(variants, rs[rid]["target_rank"], rs[rid]["ndcg"])] for rid in ids]
     colorscale = [[(i + edge) / len(bins), b["color"]] for i, b in enumerate(bins) for edge in (0, 1)]
     heat = dict(z=z, x=list(range(n)), y=[f"{esc(rid)}<br>R@{k} {_pct(rs[rid]['robustness'])}" for rid in ids],

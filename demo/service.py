@@ -26,12 +26,15 @@ from demo.data.sources import open_source
 from demo.data.variants import perturbations, split_variant, swap_source, variants
 from demo.errors import UserError
 from demo.evaluation import default_cache, parse_retriever_list
+from demo.inspection import generic_docs, outcome
 from demo.memo import ByteLRU
 from demo.metrics import mean, ndcg_at_k, pairwise_mrr, rank_shift, robustness
 from demo.retrievers.base import Model
 from demo.retrievers.registry import MODELS, ModelUnavailable, load_model, parse_retriever_id
 from demo.retrievers.templates import EncodeInput, query_input
-from demo.settings import cache_dir, loaded_limits, memory_budget_bytes
+from demo.runs import PREFIX as RUN_PREFIX
+from demo.runs import RunFile, is_run_id, load_run, run_files
+from demo.settings import cache_dir, loaded_limits, memory_budget_bytes, runs_dir
 
 MAX_INSTRUCTION_CHARS = 2000
 MAX_K = 100
@@ -129,6 +132,44 @@ class Corpus:
         return 1 + int(np.count_nonzero(scores > s)) + int(np.count_nonzero((scores == s) & (self.id_order > self.id_order[i])))
 
 
+class RunCorpus:
+    """A run file over one dataset's corpus: the doc_ids/index of Corpus, and Rankings read from
+    the run instead of computed. A query the run does not cover has no Ranking (None)."""
+
+    def __init__(self, run: RunFile, doc_ids: list[str]):
+        self.run, self.doc_ids = run, doc_ids
+        self.index = {d: i for i, d in enumerate(doc_ids)}
+        self._to_corpus = np.array([self.index[d] for d in run.doc_ids], dtype=np.int64)
+
+    def ranking(self, qid: str, track: Sequence[int] = ()) -> Ranking | None:
+        found = self.run.queries.get(qid)
+        if found is None:
+            return None
+        docs, scores = found
+        retrieved = self._to_corpus[docs]  # already in rank order (demo.runs.fit)
+        head = retrieved[:TOP].astype(np.int32)
+        in_head = set(head.tolist())
+        known = {}
+        for i in dict.fromkeys(track):
+            if i not in in_head:
+                hit = np.flatnonzero(retrieved == i)
+                known[i] = int(hit[0]) + 1 if len(hit) else len(retrieved) + 1  # past the list: not retrieved
+        return Ranking(f"(read from the run file {self.run.source}, query {qid})", head, scores[:TOP],
+                       len(retrieved), known)
+
+
+def text_index(bench: Benchmark) -> dict[tuple[str, str], list[str]]:
+    """(instruction, query) -> ids of the instances and paraphrases with that text: how a run
+    column finds its ranking for the text in the editor."""
+    index: dict[tuple[str, str], list[str]] = {}
+    for inst in list(bench.instances.values()) + [p for ps in bench.paraphrases.values() for p in ps]:
+        index.setdefault((inst.instruction.strip(), inst.query.strip()), []).append(inst.instance_id)
+    return index
+
+
+NO_EDIT_RANKING = "a run file has no ranking for edited text: showing the original instruction's ranking"
+
+
 class Explorer:
     def __init__(self, cache: EmbeddingCache | None = None, memory_bytes: int | None = None):
         self._cache = cache
@@ -143,6 +184,8 @@ class Explorer:
         self._tables = ByteLRU(budget // 4)  # per-instance nDCG of whole datasets
         self._status: dict[tuple[str, str], tuple[str, int, int]] = {}
         self._fingerprints: dict[str, tuple[int, str]] = {}
+        self._folder_runs: dict[str, tuple[dict[str, RunFile], list[str]]] = {}
+        self._text_index: dict[str, tuple[int, dict]] = {}
 
     # ---- loading -------------------------------------------------------------------------
     def _embedding_cache(self) -> EmbeddingCache:
@@ -227,10 +270,81 @@ class Explorer:
         finally:
             self._status.pop(key, None)
 
+    # ---- run files (DESIGN §11) ---------------------------------------------------------------
+    def _load_folder_runs(self, source: str) -> tuple[dict[str, RunFile], list[str]]:
+        """Runs in INSTRUCTIR_EXPLORER_RUNS that fit this dataset, and one line per file that
+        does not (another dataset's run, a malformed file); read once per dataset."""
+        with self._locks_lock:
+            lock = self._locks.setdefault((source, "run files"), threading.Lock())
+        with lock:
+            if source not in self._folder_runs:
+                bench = self.benchmark(source)
+                runs, skipped = {}, []
+                folder = runs_dir()
+                for path in run_files(folder) if folder else []:
+                    try:
+                        run = load_run(path, bench)
+                    except UserError as e:
+                        skipped.append(str(e))
+                        continue
+                    if run.name in runs:
+                        skipped.append(f"{path}: another run is named {run.name!r} ({runs[run.name].source})")
+                        continue
+                    runs[run.name] = run
+                self._folder_runs[source] = (runs, skipped)
+        return self._folder_runs[source]
+
+    def runs(self, source: str, extra: Mapping[str, RunFile] | None = None) -> dict[str, RunFile]:
+        """Run files usable on this dataset: the runs folder's, then this session's uploads
+        (`extra`: plain data the UI keeps per session; they win on a name clash)."""
+        return {**self._load_folder_runs(source)[0], **(extra or {})}
+
+    def run_report(self, source: str, extra: Mapping[str, RunFile] | None = None) -> list[str]:
+        """One line per run: its coverage, or why a file in the runs folder was not loaded."""
+        bench = self.benchmark(source)
+        return [r.describe(bench) for r in self.runs(source, extra).values()] + self._load_folder_runs(source)[1]
+
+    def _run_corpus(self, source: str, retriever_id: str, runs: Mapping[str, RunFile] | None) -> RunCorpus:
+        name = retriever_id.strip()[len(RUN_PREFIX):]
+        found = self.runs(source, runs)
+        if name not in found:
+            known = ", ".join(RUN_PREFIX + n for n in found) or "none"
+            raise UserError(f"no run file named {name!r} for {source} (runs here: {known})")
+        return RunCorpus(found[name], list(self.benchmark(source).docs))
+
+    def _corpus_for(self, source: str, retriever_id: str, runs=None) -> Corpus | RunCorpus:
+        if is_run_id(retriever_id):
+            return self._run_corpus(source, retriever_id, runs)
+        return self.corpus(source, parse_retriever_id(retriever_id)[0].model_id)
+
+    def _run_digest(self, source: str, rid: str, runs) -> str:
+        """Part of a cache key: two sessions may upload different runs of one name."""
+        if not is_run_id(rid):
+            return ""
+        found = self.runs(source, runs).get(rid[len(RUN_PREFIX):])
+        return found.digest if found is not None else ""
+
+    def _run_rankings(self, source: str, retriever_id: str, pairs: Sequence[tuple], track: Sequence[int],
+                      runs) -> tuple[RunCorpus, list[Ranking | None]]:
+        corpus = self._run_corpus(source, retriever_id, runs)
+        bench = self.benchmark(source)
+        cached = self._text_index.get(source)
+        if cached is None or cached[0] != id(bench):
+            cached = self._text_index[source] = (id(bench), text_index(bench))
+        out = []
+        for instruction, query, *first in pairs:
+            qids = [] if first and first[0] else cached[1].get((instruction.strip(), query.strip()), [])
+            out.append(next((r for r in (corpus.ranking(q, track) for q in qids) if r is not None), None))
+        return corpus, out
+
     def rankings(self, source: str, retriever_id: str, pairs: Sequence[tuple], track: Sequence[int] = (),
-                 memo: bool = True) -> tuple[Corpus, list[Ranking]]:
+                 memo: bool = True, runs: Mapping[str, RunFile] | None = None) -> tuple[Corpus, list[Ranking]]:
         """Rankings for (instruction, query[, query_first]) tuples, memoised by encoded input within
-        the byte budget. `track`: doc indices whose ranks the caller needs beyond the first TOP."""
+        the byte budget. `track`: doc indices whose ranks the caller needs beyond the first TOP.
+        A run file (`run:<name>`; `runs`: this session's) ranks only the texts it covers: None
+        for the others."""
+        if is_run_id(retriever_id):
+            return self._run_rankings(source, retriever_id, pairs, track, runs)
         spec, mode = parse_retriever_id(retriever_id)
         source = self.dataset_key(source)
         corpus = self.corpus(source, spec.model_id)
@@ -276,13 +390,15 @@ class Explorer:
                 "siblings": list(bench.siblings(inst.instance_id)), "variants": variants(bench, inst)}
 
     def rank(self, source: str, instance_id: str, instruction: str, retrievers, k=10,
-             grade_against: str | None = None) -> dict:
+             grade_against: str | None = None,
+             runs: Mapping[str, RunFile] | None = None) -> dict:
         """Compare retrievers on one instance with an edited instruction (DESIGN §6 /rank).
 
         Grading follows the text (DESIGN §1): when the editor holds another instance's own
         instruction, the view is graded against THAT instance's target, and `lost_target` says
         where this instance's target went (p-MRR). `grade_against` (an instance of the same base
-        query) chooses the target for any text; None means: follow the text, else this instance."""
+        query) chooses the target for any text; None means: follow the text, else this instance.
+        `runs`: this session's uploaded run files, by name, beside the runs folder's."""
         k = self._check(instruction, k)
         source, bench = open_source(source)
         inst = self._instance(bench, instance_id)
@@ -298,17 +414,22 @@ class Explorer:
         out, rob, rob_orig, errors = {}, {}, {}, {}
         for rid in ids:
             try:
-                corpus = self.corpus(source, parse_retriever_id(rid)[0].model_id)
+                corpus = self._corpus_for(source, rid, runs)
                 targets = _doc_indices(corpus, (t for g in group for t in g.targets))
                 corpus, (new, *originals) = self.rankings(
-                    source, rid, [edited] + [(g.instruction, g.query) for g in group], targets)
+                    source, rid, [edited] + [(g.instruction, g.query) for g in group], targets, runs=runs)
                 # the shown cards' original ranks (their shift), even from deep in the original ranking
-                _, (orig,) = self.rankings(source, rid, [(inst.instruction, inst.query)],
-                                           targets + [int(i) for i in new.top(k)])
+                shown = [int(i) for i in new.top(k)] if new is not None else []
+                _, (orig,) = self.rankings(source, rid, [(inst.instruction, inst.query)], targets + shown, runs=runs)
+                if orig is None:
+                    raise UserError(f"{rid} has no ranking for {inst.instance_id} ({corpus.run.describe(bench)})")
             except UserError as e:
                 errors[rid] = str(e)
                 out[rid] = {"error": str(e), "label": _label(rid)}
                 continue
+            note = None
+            if new is None:  # a run file covers only the dataset's own texts
+                new, note = orig, NO_EDIT_RANKING
             group_ndcg = {g.instance_id: _ndcg(corpus, g, r, k) for g, r in zip(group, originals)}
             ndcg = _ndcg(corpus, graded, new, k)
             rob_orig[rid] = robustness(group_ndcg, {inst.query_id: group_ndcg})
@@ -322,7 +443,9 @@ class Explorer:
                 "original_ndcg": _ndcg(corpus, graded, orig, k),
                 "original_top": [corpus.doc_ids[i] for i in orig.top(k)],
             }
-            if lost:  # FollowIR: this instance's target lost its relevance under this text; it should move down
+            if note:
+                out[rid]["note"] = note
+            if lost and not note:  # FollowIR: this instance's target lost its relevance under this text; it should move down
                 # a doc outside a retrieved list takes rank len(list) + 1 (DESIGN §4)
                 old_rank = _target_rank(corpus, inst, orig) or orig.retrieved + 1
                 new_rank = _target_rank(corpus, inst, new) or new.retrieved + 1
@@ -337,10 +460,12 @@ class Explorer:
                 "summary": _graded_note(inst, graded, chosen) + summarize(out, changed)}
 
     def sweep(self, source: str, query_id: str, retrievers, k=10, instance_id: str | None = None,
-              instruction: str | None = None, grade_against: str | None = None) -> dict:
+              instruction: str | None = None, grade_against: str | None = None,
+              runs: Mapping[str, RunFile] | None = None) -> dict:
         """Every variant of one base query through every retriever (DESIGN §6 /sweep): the
         query's instructions, the dataset's paraphrases, the perturbations of one instance
-        (`instance_id`, else the one with paraphrases) and, if given, the edited instruction."""
+        (`instance_id`, else the one with paraphrases) and, if given, the edited instruction.
+        A run file has numbers only for the variants it covers (null for the others)."""
         k = self._check(instruction, k)
         source, bench = open_source(source)
         query_id = inputs.identifier(query_id, "query id")
@@ -370,21 +495,23 @@ class Explorer:
         result = {}
         for rid in ids:
             try:
-                corpus = self.corpus(source, parse_retriever_id(rid)[0].model_id)
+                corpus = self._corpus_for(source, rid, runs)
                 corpus, ranks = self.rankings(source, rid, [pair for _, _, pair in rows],
-                                              _doc_indices(corpus, (t for g in group for t in g.targets)))
+                                              _doc_indices(corpus, (t for g in group for t in g.targets)), runs=runs)
             except UserError as e:
                 result[rid] = {"error": str(e), "label": _label(rid)}
                 continue
-            ndcgs = [_ndcg(corpus, inst, r, k) for (_, inst, _), r in zip(rows, ranks)]
-            originals = {v["instance_id"]: n for (v, _, _), n in zip(rows, ndcgs) if v["kind"] == "original"}
+            ndcgs = [_ndcg(corpus, inst, r, k) if r is not None else None for (_, inst, _), r in zip(rows, ranks)]
+            originals = [n for (v, _, _), n in zip(rows, ndcgs) if v["kind"] == "original" and n is not None]
+            covered = [n for n in ndcgs if n is not None]
             result[rid] = {"label": _label(rid), "target_rank": [_target_rank(corpus, inst, r) for (_, inst, _), r in zip(rows, ranks)],
-                           "ndcg": ndcgs, "robustness": min(originals.values()), "variant_robustness": min(ndcgs)}
+                           "ndcg": ndcgs, "robustness": min(originals) if originals else None,
+                           "variant_robustness": min(covered) if covered else None}
         return {"query_id": query_id, "query": group[0].query, "k": k, "pivot": pivot.instance_id,
                 "variants": [v for v, _, _ in rows], "retrievers": result}
 
-    def instance_ndcgs(self, source: str, retrievers, k: int = 10,
-                       progress: Stage | None = None) -> dict[str, dict[str, float]]:
+    def instance_ndcgs(self, source: str, retrievers, k: int = 10, progress: Stage | None = None,
+                       runs: Mapping[str, RunFile] | None = None) -> dict[str, dict[str, float]]:
         """nDCG@k of every instance (original instruction) per retriever; failed retrievers omitted.
         Each retriever's table is kept in memory (byte budget) and on disk, keyed by the dataset's
         content, the model's revision and k, so a second view, or a restart, is instant."""
@@ -393,7 +520,8 @@ class Explorer:
         per = {}
         for rid in parse_retriever_list(inputs.string_list(retrievers, "retrievers")):
             try:
-                per[rid] = self._instance_table(source, bench, rid, k, progress)
+                per[rid] = ({i: r["ndcg"] if r else 0.0 for i, r in self._run_records(source, bench, rid, k, runs).items()}
+                            if is_run_id(rid) else self._instance_table(source, bench, rid, k, progress))
             except UserError:
                 continue
         return per
@@ -427,11 +555,71 @@ class Explorer:
         name = hashlib.sha256(json.dumps([TABLE_VERSION, cached[1], rid, revision, k]).encode()).hexdigest()
         return cache_dir() / "tables" / f"{name}.json"
 
-    def query_table(self, source: str, retrievers, k: int = 10, progress: Stage | None = None) -> list[dict]:
+    # ---- inspection (DESIGN §12) ------------------------------------------------------------------
+    def instance_records(self, source: str, rid: str, k: int = 10, runs: Mapping[str, RunFile] | None = None,
+                         progress: Stage | None = None) -> dict[str, dict | None]:
+        """Per instance (original instruction): target rank, nDCG@k, the doc ranked first and the
+        outcome (DESIGN §12); None where a run file does not cover the instance. Raises
+        UserError when the retriever is unavailable."""
+        k = self._check(None, k)
+        bench = self.benchmark(source)
+        if is_run_id(rid):
+            return self._run_records(source, bench, rid, k, runs)
+        key = (source, "records", rid, k)
+        records = self._tables.get(key)
+        if records is None:
+            records = self._records(source, bench, rid, k, None, progress)
+            self._tables.put(key, records)
+        return records
+
+    def _run_records(self, source: str, bench: Benchmark, rid: str, k: int, runs) -> dict[str, dict | None]:
+        key = (source, "records", rid, self._run_digest(source, rid, runs), k)
+        records = self._tables.get(key)
+        if records is None:
+            records = self._records(source, bench, rid, k, runs, None)
+            self._tables.put(key, records)
+        return records
+
+    def _records(self, source: str, bench: Benchmark, rid: str, k: int, runs, progress) -> dict[str, dict | None]:
+        corpus = self._corpus_for(source, rid, runs)
+        records: dict[str, dict | None] = {}
+        for qid, members in bench.groups.items():  # a query at a time: its targets are tracked
+            group = [bench.instances[i] for i in members]
+            track = _doc_indices(corpus, [t for g in group for t in g.targets] +
+                                 [d for g in group for d in generic_docs(bench, g)])
+            _, ranks = self.rankings(source, rid, [(g.instruction, g.query) for g in group], track, memo=False,
+                                     runs=runs)
+            for g, r in zip(group, ranks):
+                records[g.instance_id] = _record(bench, corpus, g, r, k) if r is not None else None
+            if progress:
+                progress(f"inspecting every instance with {rid}", len(records), len(bench.instances))
+        return records
+
+    def inspect(self, source: str, retrievers, k: int = 10, runs: Mapping[str, RunFile] | None = None,
+                progress: Stage | None = None) -> dict:
+        """The instance table (DESIGN §12 /inspect): one row per instance with, per retriever,
+        {"target_rank", "ndcg", "outcome", "top_doc"} (absent where a run does not cover it);
+        a retriever that fails is in "errors"."""
+        k = self._check(None, k)
+        bench = self.benchmark(source)
+        per, errors = {}, {}
+        for rid in parse_retriever_list(retrievers):
+            try:
+                per[rid] = self.instance_records(source, rid, k, runs, progress)
+            except UserError as e:
+                errors[rid] = str(e)
+        rows = [{"instance_id": i.instance_id, "query_id": i.query_id, "query": i.query, "instruction": i.instruction,
+                 "targets": list(i.targets),
+                 "retrievers": {rid: recs[i.instance_id] for rid, recs in per.items() if recs.get(i.instance_id)}}
+                for i in bench.instances.values()]
+        return {"k": k, "retrievers": list(per), "rows": rows, "errors": errors}
+
+    def query_table(self, source: str, retrievers, k: int = 10, progress: Stage | None = None,
+                    runs: Mapping[str, RunFile] | None = None) -> list[dict]:
         """Per base query: Robustness@k and mean nDCG@k per retriever, and how much the
         retrievers disagree, for ordering the query picker by interest."""
         source, bench = open_source(source)
-        per = self.instance_ndcgs(source, retrievers, k, progress)
+        per = self.instance_ndcgs(source, retrievers, k, progress, runs)
         rows = []
         for qid, members in bench.groups.items():
             rob = {rid: min(v[m] for m in members) for rid, v in per.items()}
@@ -442,12 +630,13 @@ class Explorer:
                          "disagreement": (max(nd.values()) - min(nd.values())) if nd else 0.0})
         return rows
 
-    def scoreboard(self, source: str, retrievers, k: int = 10, progress: Stage | None = None) -> dict:
+    def scoreboard(self, source: str, retrievers, k: int = 10, progress: Stage | None = None,
+                   runs: Mapping[str, RunFile] | None = None) -> dict:
         """Dataset-level nDCG@k and Robustness@k per retriever (as `python -m demo evaluate`),
-        with the instruction-blind floor."""
+        with the instruction-blind floor. An instance a run does not cover scores 0 (trec_eval -c)."""
         from demo.evaluation import blind_floor
         source, bench = open_source(source)
-        per = self.instance_ndcgs(source, retrievers, k, progress)
+        per = self.instance_ndcgs(source, retrievers, k, progress, runs)
         floor = self._tables.get((source, "floor", k))
         if floor is None:
             floor = blind_floor(bench, k)
@@ -531,11 +720,15 @@ def _relevance_lost(bench: Benchmark, inst: Instance, edited: tuple) -> str | No
 
 
 def _label(rid: str) -> str:
+    if is_run_id(rid):
+        return f"run file {rid[len(RUN_PREFIX):]}"
     spec, mode = parse_retriever_id(rid)
     return spec.label if mode == "full" else f"{spec.label} ({mode} only)"
 
 
-def _ndcg(corpus: Corpus, inst: Instance, r: Ranking, k: int) -> float:
+def _ndcg(corpus: Corpus, inst: Instance, r: Ranking | None, k: int) -> float:
+    if r is None:  # a run without this query: trec_eval -c scores it 0
+        return 0.0
     return ndcg_at_k(inst.qrels, {corpus.doc_ids[i]: float(s) for i, s in zip(r.top(k), r.head_scores)}, k)
 
 
@@ -543,10 +736,24 @@ def _doc_indices(corpus: Corpus, doc_ids) -> list[int]:
     return list(dict.fromkeys(corpus.index[d] for d in doc_ids if d in corpus.index))
 
 
-def _target_rank(corpus: Corpus, inst: Instance, r: Ranking) -> int | None:
+def _target_rank(corpus: Corpus, inst: Instance, r: Ranking | None) -> int | None:
+    if r is None:
+        return None
     ranks = [r.rank(corpus.index[t]) for t in inst.targets if t in corpus.index]
     ranks = [x for x in ranks if x is not None]
     return min(ranks) if ranks else None
+
+
+def _record(bench: Benchmark, corpus: Corpus, inst: Instance, r: Ranking, k: int) -> dict:
+    """One instance's row cell; the siblings' targets and the generic passage are tracked in r."""
+    def best(docs) -> int | None:
+        ranks = [r.rank(corpus.index[d]) for d in docs if d in corpus.index]
+        ranks = [x for x in ranks if x is not None]
+        return min(ranks) if ranks else None
+    target = _target_rank(corpus, inst, r)
+    return {"target_rank": target, "ndcg": _ndcg(corpus, inst, r, k),
+            "outcome": outcome(target, k, best(bench.siblings(inst.instance_id)), best(generic_docs(bench, inst))),
+            "top_doc": corpus.doc_ids[int(r.head[0])] if r.retrieved else None}
 
 
 def _card(corpus: Corpus, new: Ranking, orig: Ranking, i: int, inst: Instance, owners: dict[str, str]) -> dict:

@@ -66,6 +66,15 @@ def configured_datasets() -> list[str]:
     return list(dict.fromkeys(s.strip() for s in items if s.strip() and s.strip() != "demo"))
 
 
+def runs_dir() -> Path | None:
+    """Folder of run files shown as retrievers (DESIGN §11): $INSTRUCTIR_EXPLORER_RUNS, else
+    `runs/` in the working directory when it exists."""
+    env = os.environ.get("INSTRUCTIR_EXPLORER_RUNS")
+    if env:
+        return Path(env)
+    return Path("runs") if Path("runs").is_dir() else None
+
+
 # ---- public hosting (DESIGN §13) -------------------------------------------------------------
 MB = 2**20
 

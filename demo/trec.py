@@ -16,25 +16,9 @@ def write_run(run: Run, path: str | Path, tag: str, top: int | None = None) -> N
 
 
 def read_run(path: str | Path) -> dict[str, dict[str, float]]:
+    """Any run file demo.runs reads (TREC or JSON, gzipped or not) as a plain run dict."""
+    from demo.runs import parse_run, read_bytes
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "run file not found")
-    run: dict[str, dict[str, float]] = {}
-    with path.open("rb") as f:
-        for n, raw in enumerate(f, 1):
-            try:
-                cols = raw.decode("utf-8").split()
-            except UnicodeDecodeError:
-                raise DataError(path, "not valid UTF-8", n) from None
-            if not cols:
-                continue
-            if len(cols) != 6:
-                raise DataError(path, f"expected 6 columns (qid Q0 docid rank score tag), got {len(cols)}", n)
-            try:
-                score = float(cols[4])
-            except ValueError:
-                raise DataError(path, f"score {cols[4]!r} is not a number", n) from None
-            if cols[2] in run.setdefault(cols[0], {}):
-                raise DataError(path, f"doc {cols[2]!r} listed twice for query {cols[0]!r}", n)
-            run[cols[0]][cols[2]] = score
-    return run
+    return parse_run(read_bytes(path.read_bytes(), str(path)), str(path))

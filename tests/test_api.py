@@ -30,7 +30,7 @@ def inst(explorer):
 
 def test_the_three_endpoints_are_named(client):
     named = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert {"/instance", "/rank", "/sweep"} <= set(named)
+    assert {"/instance", "/rank", "/sweep", "/inspect"} <= set(named)
     params = {p["parameter_name"]: p for p in named["/rank"]["parameters"]}
     assert list(params) == ["dataset", "instance_id", "instruction", "retrievers", "k"]
     assert params["retrievers"]["python_type"]["type"] == "list[str]"
@@ -131,3 +131,43 @@ def test_concurrent_rank_calls_each_get_their_own_instruction(client, explorer, 
             assert out["summary"] == alone["summary"]
     # the calls really differ, so a mix-up would be seen
     assert len({tuple(c["doc_id"] for c in o["retrievers"]["minilm"]["ranking"]) for o in together}) > 4
+
+
+def test_rank_and_sweep_accept_run_ids(client, explorer, inst, tmp_path_factory, monkeypatch):
+    """A run file in INSTRUCTIR_EXPLORER_RUNS is a retriever of the API: /rank gives its column
+    beside the live one, with the note for edited text; /sweep its numbers where it covers."""
+    from test_runs import write_bm25_run
+    folder = tmp_path_factory.mktemp("api-runs")
+    write_bm25_run(explorer, folder / "sys.trec", list(explorer.benchmark("demo").instances), depth=1000)
+    monkeypatch.setenv("INSTRUCTIR_EXPLORER_RUNS", str(folder))
+    explorer._folder_runs.pop("demo", None)  # read the folder again, now that it is set
+    out = client.predict("demo", inst.instance_id, inst.instruction, ["bm25", "run:sys"], 10, api_name="/rank")
+    live, col = out["retrievers"]["bm25"], out["retrievers"]["run:sys"]
+    assert [c["doc_id"] for c in col["ranking"]] == [c["doc_id"] for c in live["ranking"]]
+    assert col["target_rank"] == live["target_rank"] and "note" not in col
+    edited = client.predict("demo", inst.instance_id, "Tell me about something else.", ["run:sys"], 10,
+                            api_name="/rank")
+    assert edited["retrievers"]["run:sys"]["note"].startswith("a run file has no ranking for edited text")
+    sweep = client.predict("demo", inst.query_id, ["bm25", "run:sys"], 10, api_name="/sweep")
+    kinds = [v["kind"] for v in sweep["variants"]]
+    run_ndcg = sweep["retrievers"]["run:sys"]["ndcg"]
+    assert all(n is not None for k, n in zip(kinds, run_ndcg) if k == "original")
+    assert all(n is None for k, n in zip(kinds, run_ndcg) if k not in ("original", "paraphrase"))
+    explorer._folder_runs.pop("demo", None)
+
+
+def test_inspect_gives_the_instance_table(client, explorer):
+    out = client.predict("demo", ["bm25", "minilm"], 10, api_name="/inspect")
+    here = explorer.inspect("demo", ["bm25", "minilm"], 10)
+    assert len(out["rows"]) == len(explorer.benchmark("demo").instances) == len(here["rows"])
+    assert out["rows"][0].keys() == {"instance_id", "query_id", "retrievers"}
+    for got, want in zip(out["rows"], here["rows"]):
+        assert got["instance_id"] == want["instance_id"] and got["query_id"] == want["query_id"]
+        for rid in ("bm25", "minilm"):
+            cell = got["retrievers"][rid]
+            assert set(cell) == {"target_rank", "ndcg", "outcome", "top_doc"}
+            assert cell["target_rank"] is None or type(cell["target_rank"]) is int
+            assert cell["outcome"] == want["retrievers"][rid]["outcome"]
+            assert cell["ndcg"] == pytest.approx(want["retrievers"][rid]["ndcg"])
+    with pytest.raises(Exception, match="k must be"):
+        client.predict("demo", ["bm25"], 0, api_name="/inspect")

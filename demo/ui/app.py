@@ -10,6 +10,7 @@ import gradio as gr
 
 from demo.errors import UserError
 from demo.plot_style import PLOT_CSS
+from demo.inspection import table_answer
 from demo.service import Explorer
 from demo.settings import export_ttl_seconds, upload_limit
 from demo.ui import explore, inspect_tab, scoreboard_tab
@@ -45,10 +46,16 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         """Rankings of every retriever for the instance with this instruction."""
         result = _api(explorer.rank, dataset, instance_id, instruction, retrievers, k)
         return {"retrievers": {rid: ({key: r[key] for key in ("encoded", "ranking", "target_rank", "ndcg", "label",
-                                                              "original_target_rank", "original_ndcg")}
+                                                              "original_target_rank", "original_ndcg", "note")
+                                      if key in r}
                                      if "error" not in r else {"error": r["error"]})
                                for rid, r in result["retrievers"].items()},
                 "robustness": result["robustness"], "summary": result["summary"], "k": result["k"]}
+
+    def api_inspect(dataset: str, retrievers: list[str], k: int = 10) -> dict:
+        """The instance table (DESIGN §12): per instance and retriever its target rank, nDCG@k,
+        outcome and top doc, as `python -m demo inspect --json` writes it."""
+        return table_answer(_api(explorer.inspect, dataset, retrievers, k))
 
     def api_sweep(dataset: str, query_id: str, retrievers: list[str], k: int = 10) -> dict:
         """Every variant of the base query through every retriever: target ranks and nDCG."""
@@ -81,6 +88,7 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         gr.api(api_instance, api_name="instance")
         gr.api(api_rank, api_name="rank")
         gr.api(api_sweep, api_name="sweep")
+        gr.api(api_inspect, api_name="inspect")
     app.queue(default_concurrency_limit=8)
     return app
 

@@ -17,14 +17,15 @@ DEFAULT_RETRIEVERS = ["bm25", "bm25@query", "minilm", "minilm@query"]
 ORDERS = ["dataset order", "lowest Robustness@10", "largest disagreement"]
 
 
-def retriever_choices() -> list[tuple[str, str]]:
+def retriever_choices(run_ids=()) -> list[tuple[str, str]]:
+    """Every loadable model in every mode, then the run files (`run:<name>`) of the dataset."""
     out = []
     for mid, label, reason in model_choices():
         if reason is None:
             for mode in MODES:
                 rid = mid if mode == "full" else f"{mid}@{mode}"
                 out.append((rid, rid))
-    return out
+    return out + [(rid, rid) for rid in run_ids]
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Bar:
     instance: gr.Dropdown
     retrievers: gr.Dropdown
     k: gr.Number
+    runs: gr.State  # this session's uploaded run files {name: RunFile}, shared by every tab
 
 
 def build_bar(default_dataset: str) -> Bar:
@@ -55,7 +57,7 @@ def build_bar(default_dataset: str) -> Bar:
                                  elem_id="retrievers", scale=5, min_width=260)
         k = gr.Number(value=10, minimum=1, maximum=50, precision=0, step=1, label="k", elem_id="k",
                       scale=0, min_width=80)
-    return Bar(dataset, query, order, random_btn, instance, retrievers, k)
+    return Bar(dataset, query, order, random_btn, instance, retrievers, k, gr.State({}))
 
 
 def unavailable_models() -> None:

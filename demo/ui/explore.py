@@ -19,6 +19,7 @@ from demo.data.variants import PARAPHRASE_MODEL_REASON
 from demo.errors import UserError
 from demo.plots import error_figure, rank_shift_figure, robustness_figure, sweep_figure
 from demo.retrievers.registry import parse_retriever_id
+from demo.runs import is_run_id
 from demo.service import MAX_INSTRUCTION_CHARS, Explorer
 from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, Bar, retriever_choices
 from demo.ui.export import deep_link, to_csv, to_json, to_trec, write_exports
@@ -105,14 +106,21 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         return None if not grade or grade == AUTO else grade
 
     # ---- handlers --------------------------------------------------------------------------
+    def run_ids(dataset: str, session_runs) -> list[str]:
+        try:
+            return [r.retriever_id for r in explorer.runs(dataset, session_runs).values()]
+        except UserError:
+            return []
+
     def on_load(request: gr.Request):
         """Restore a deep link; every part that cannot be restored is said on the page."""
         params = dict(request.query_params) if request is not None else {}
         problems = []
         dataset = params.get("dataset") or default_dataset
         asked = [r for r in (params.get("retrievers") or "").split(",") if r]
-        rids = [r for r in asked if r in valid_ids]
-        problems += [f"Unknown retriever {r!r} left out." for r in asked if r not in valid_ids]
+        known = valid_ids | set(run_ids(dataset, None))  # with the runs folder's runs (DESIGN §11)
+        rids = [r for r in asked if r in known]
+        problems += [f"Unknown retriever {r!r} left out." for r in asked if r not in known]
         rids = rids or [r for r in DEFAULT_RETRIEVERS if r in valid_ids]
         k = 10
         if params.get("k"):
@@ -151,7 +159,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
                 problems.append(f"Cannot grade against {grade!r}: not an instance of this query; following the text.")
         # in the query panel: the refresh that follows rewrites the summary, and the message would vanish
         picks = picks[:4] + (notice(problems) + picks[4],) + picks[5:]
-        return (dataset, gr.update(value=rids), k, order) + picks + (gr.Tabs(selected=tab), tab)
+        return (dataset, gr.update(choices=retriever_choices(run_ids(dataset, None)), value=rids), k, order) + picks + (gr.Tabs(selected=tab), tab)
 
     def on_dataset(dataset, order, retrievers, state):
         """Open another dataset; one that cannot load says why and the current view stays."""
@@ -196,10 +204,13 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         return deep_link(dataset, info["instance_id"], instruction, info["instruction"], list(retrievers or []),
                          k, ORDER_KEYS.get(order), tab, graded(grade))
 
-    def refresh(dataset, instruction, retrievers, k, grade, order, tab, state, progress=gr.Progress()):
-        """Step 1 of a refresh: the columns, the summary and the link."""
+    def refresh(dataset, instruction, retrievers, k, grade, order, tab, state, session_runs=None,
+                progress=gr.Progress()):
+        """Step 1 of a refresh: the columns, the summary and the link. `session_runs`: run files
+        uploaded in this session (Inspect tab), by name."""
         info = (state or {}).get("instance")
-        shown = [dataset, (info or {}).get("instance_id"), instruction, list(retrievers or []), k, grade]
+        shown = [dataset, (info or {}).get("instance_id"), instruction, list(retrievers or []), k, grade,
+                 sorted((n, r.digest) for n, r in (session_runs or {}).items())]
         if info and (state or {}).get("shown") == shown:
             # blur after an edit, or a pick that also changed the editor: this view is on screen already
             return (gr.update(),) * 3 + (state,)
@@ -210,14 +221,15 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         if len(instruction or "") > MAX_INSTRUCTION_CHARS:
             msg = render_error(f"The instruction has {len(instruction)} characters; the limit is {MAX_INSTRUCTION_CHARS}.")
             return (msg, "", gr.update(), state)
-        for mid in dict.fromkeys(parse_retriever_id(rid)[0].model_id for rid in retrievers):
+        for mid in dict.fromkeys(parse_retriever_id(rid)[0].model_id for rid in retrievers if not is_run_id(rid)):
             try:  # build models first; the first use loads and embeds, and the bar says how far
                 explorer.corpus(dataset, mid, on_stage=lambda stage, d, t, mid=mid: progress(
                     d / max(t, 1), desc=f"{stage} {mid}" + (f": {d:,} of {t:,} passages" if stage != "loading" else "")))
             except UserError:
                 pass  # shown in that retriever's column
         try:
-            result = explorer.rank(dataset, info["instance_id"], instruction, retrievers, k, graded(grade))
+            result = explorer.rank(dataset, info["instance_id"], instruction, retrievers, k, graded(grade),
+                                   runs=session_runs)
         except UserError as e:
             return (render_error(str(e)), "", gr.update(), state)
         bench = explorer.benchmark(dataset)
@@ -226,10 +238,11 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         new_state = {**state, "result": result, "instruction": instruction, "shown": shown}
         return (html, render_summary(result), link, new_state)
 
-    def replot(dataset, instruction, retrievers, k, grade, focus, state):
+    def replot(dataset, instruction, retrievers, k, grade, focus, state, session_runs=None):
         """Step 2: the sweep and the three plots with their text, unless the editor moved on."""
         info, result = (state or {}).get("instance"), (state or {}).get("result")
-        shown = [dataset, (info or {}).get("instance_id"), instruction, list(retrievers or []), k, grade]
+        shown = [dataset, (info or {}).get("instance_id"), instruction, list(retrievers or []), k, grade,
+                 sorted((n, r.digest) for n, r in (session_runs or {}).items())]
         if not info or not result or state.get("shown") != shown:
             return (gr.update(),) * 7 + (state,)  # stale: a newer refresh is on its way
         rids = list(result["retrievers"])
@@ -238,7 +251,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
             return (gr.update(),) * 7 + (state,)
         try:
             sweep = explorer.sweep(dataset, info["query_id"], retrievers, k, info["instance_id"], instruction,
-                                   graded(grade))
+                                   graded(grade), runs=session_runs)
             sweep_fig, sweep_text = sweep_figure(sweep), _text("sweep_summary", sweep)
         except UserError as e:
             sweep_fig, sweep_text = error_figure(str(e)), ""
@@ -302,10 +315,10 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
     # ---- events ---------------------------------------------------------------------------------
     dataset, query, order, instance, retrievers, k = bar.dataset, bar.query, bar.order, bar.instance, bar.retrievers, bar.k
     picks = [query, instance, variant, instruction, qinfo, state, summary, grade]
-    columns = dict(fn=refresh, inputs=[dataset, instruction, retrievers, k, grade, order, tab_state, state],
+    columns = dict(fn=refresh, inputs=[dataset, instruction, retrievers, k, grade, order, tab_state, state, bar.runs],
                    outputs=[rankings, summary, link, state], trigger_mode="always_last",
                    show_progress="minimal", **PRIVATE)
-    drawing = dict(fn=replot, inputs=[dataset, instruction, retrievers, k, grade, focus, state],
+    drawing = dict(fn=replot, inputs=[dataset, instruction, retrievers, k, grade, focus, state, bar.runs],
                    outputs=[robustness_plot, robustness_text, focus, rank_shift_plot, rank_shift_text,
                             sweep_plot, sweep_text, state], trigger_mode="always_last", show_progress="hidden", **PRIVATE)
 

@@ -86,6 +86,7 @@ mark.hq { background: var(--ix-hq-bg); } mark.hi { background: var(--ix-hi-bg); 
 .pmrr.up { color: var(--ix-up); } .pmrr.down { color: var(--ix-down); }
 .below { font-size: .84rem; color: var(--ix-error); }
 .col-error { color: var(--ix-error); font-size: .9rem; }
+.col-note { color: var(--ix-muted); font-size: .82rem; margin: 3px 0; font-style: italic; }
 .plot-note { font-size: .8rem; color: var(--ix-muted); margin: 0 0 8px; }
 .scoreboard { border-collapse: collapse; font-size: .9rem; color: var(--ix-text); }
 .scoreboard td, .scoreboard th { padding: 3px 10px; border-bottom: 1px solid var(--ix-border); text-align: right; }

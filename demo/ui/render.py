@@ -101,11 +101,17 @@ def render_rankings(result: dict, docs, query: str, instruction: str) -> str:
             f'<div class="col-head">{head}'
             f'<div class="col-metrics"><span>nDCG@{k} <b class="ndcg">{100 * r["ndcg"]:.1f}</b></span>'
             f'<span>target <b class="trank">{where}</b>{moved}</span>{_pmrr(r)}</div></div>'
+            f'{_note(r)}'
             f'<details class="encoded"><summary>encoded text</summary><pre>{escape(r["encoded"])}</pre></details>'
             f'{cards}{below}</section>')
     rows = 3 + max((len(r.get("ranking", [])) for r in result["retrievers"].values()), default=0)
     return (f'<div class="rankings-wrap"><nav class="col-nav" aria-label="Show one column">{"".join(nav)}</nav>'
             f'<div class="columns" style="--rows:{rows}">{"".join(cols)}</div></div>')
+
+
+def _note(r: dict) -> str:
+    """A column's caveat, e.g. a run file that has no ranking for edited text."""
+    return f'<div class="col-note">{escape(r["note"])}</div>' if r.get("note") else ""
 
 
 def _pmrr(r: dict) -> str:

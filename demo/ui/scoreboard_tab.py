@@ -13,12 +13,12 @@ PRIVATE = dict(api_visibility="private")
 
 
 def build(explorer: Explorer, bar: Bar) -> None:
-    def on_scoreboard(dataset, retrievers, k, progress=gr.Progress()):
+    def on_scoreboard(dataset, retrievers, k, session_runs=None, progress=gr.Progress()):
         if not retrievers:
             return render_error("Select at least one retriever.")
         progress(0.0, desc="ranking every instance")
         try:
-            board = explorer.scoreboard(dataset, retrievers, k, progress=lambda what, d, t: progress(
+            board = explorer.scoreboard(dataset, retrievers, k, runs=session_runs, progress=lambda what, d, t: progress(
                 d / max(t, 1), desc=f"{what}: {d:,} of {t:,}"))
             return render_scoreboard(board, dataset)
         except UserError as e:
@@ -26,4 +26,4 @@ def build(explorer: Explorer, bar: Bar) -> None:
 
     board_btn = gr.Button("Compute nDCG@k and Robustness@k over the whole dataset", elem_id="scoreboard-btn")
     board = gr.HTML(elem_id="scoreboard")
-    board_btn.click(on_scoreboard, [bar.dataset, bar.retrievers, bar.k], board, **PRIVATE)
+    board_btn.click(on_scoreboard, [bar.dataset, bar.retrievers, bar.k, bar.runs], board, **PRIVATE)

@@ -1,0 +1,173 @@
+"""Inspection (DESIGN §12): outcomes, filters, worst-per-query, contrast order, instruction
+hurts, and the instance table through the service and the CLI."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import pytest
+
+from demo.data.release import load_folder
+from demo.inspection import (GENERIC, HIT, NOT_RETRIEVED, OFF_TOPIC, SIBLING, contrast, filter_rows, generic_docs,
+                             instruction_hurts, order_queries, outcome, rows_to_csv, sort_rows, worst_per_query)
+from helpers import run_cli, write_release
+
+
+def test_outcome_rules():
+    assert outcome(None, 10, 1, 1) == NOT_RETRIEVED
+    assert outcome(3, 10, 1, 2) == HIT  # in the top k, whatever outranks it
+    assert outcome(11, 10, 1, 2) == SIBLING  # both above the target: the higher-ranked one names it
+    assert outcome(11, 10, 3, 1) == GENERIC
+    assert outcome(11, 10, 12, 2) == GENERIC
+    assert outcome(11, 10, None, None) == OFF_TOPIC
+    assert outcome(11, 10, 15, 30) == OFF_TOPIC  # siblings and generic below the target explain nothing
+    assert outcome(4, 3, 1, None) == SIBLING
+
+
+def test_generic_doc_is_the_target_id_without_its_suffix(tmp_path):
+    corpus = [("p7", "base passage"), ("p7_1", "for user one"), ("p7_2", "for user two"), ("q9_1", "other")]
+    queries = [("7_1", "I am one.", "q"), ("7_2", "I am two.", "q"), ("9_1", "I am nine.", "r")]
+    bench = load_folder(write_release(tmp_path / "g", corpus=corpus, queries=queries,
+                                      qrels=[("7_1", "p7_1", 1), ("7_2", "p7_2", 1), ("9_1", "q9_1", 1)]))
+    assert generic_docs(bench, bench.instances["7_1"]) == {"p7"}
+    assert generic_docs(bench, bench.instances["9_1"]) == set()  # q9 is not in the corpus
+
+
+def row(iid, qid, **cells):
+    return {"instance_id": iid, "query_id": qid, "query": f"query {qid}", "instruction": f"note {iid}",
+            "retrievers": {rid: {"target_rank": r, "ndcg": n, "outcome": o, "top_doc": "d"}
+                           for rid, (r, n, o) in cells.items()}}
+
+
+ROWS = [
+    row("1_1", "1", a=(1, 1.0, HIT), b=(12, 0.0, SIBLING)),
+    row("1_2", "1", a=(3, 0.5, HIT), b=(2, 1 / math.log2(3), HIT)),
+    row("1_10", "1", a=(None, 0.0, NOT_RETRIEVED), b=(40, 0.0, OFF_TOPIC)),
+    row("2_1", "2", a=(2, 1 / math.log2(3), HIT), b=(30, 0.0, SIBLING)),
+    row("2_2", "2", a=(20, 0.0, GENERIC), b=(20, 0.0, GENERIC)),
+    row("3_1", "3", a=(1, 1.0, HIT)),  # b (a run) does not cover it
+]
+
+
+def ids(rows):
+    return [r["instance_id"] for r in rows]
+
+
+def test_filter_by_outcome_per_retriever_query_and_text():
+    assert ids(filter_rows(ROWS, {"a": [HIT], "b": [SIBLING]})) == ["1_1", "2_1"]
+    assert ids(filter_rows(ROWS, {"a": [HIT], "b": []})) == ["1_1", "1_2", "2_1", "3_1"]  # empty = any
+    assert ids(filter_rows(ROWS, {"b": [SIBLING, OFF_TOPIC]}, query_id="1")) == ["1_1", "1_10"]
+    assert ids(filter_rows(ROWS, text="NOTE 2_")) == ["2_1", "2_2"]
+    assert ids(filter_rows(ROWS, text="query 3")) == ["3_1"]
+
+
+def test_worst_instance_of_each_query_sets_robustness():
+    assert ids(worst_per_query(ROWS, "a")) == ["1_10", "2_2", "3_1"]
+    # ties on nDCG 0: the lower-ranked target is worse (1_1 at 12 beats 1_10 at 40 for b)
+    assert ids(worst_per_query(ROWS, "b")) == ["1_10", "2_1"]
+
+
+def test_sorting_puts_10_after_9_and_orders_by_a_retriever():
+    assert ids(sort_rows(ROWS)) == ["1_1", "1_2", "1_10", "2_1", "2_2", "3_1"]
+    assert ids(sort_rows(ROWS, "nDCG (lowest first)", "a"))[:3] == ["1_10", "2_2", "1_2"]
+    assert ids(sort_rows(ROWS, "target rank (worst first)", "a"))[:2] == ["1_10", "2_2"]
+
+
+def test_contrast_orders_by_ndcg_gap_then_rank_gap():
+    out = contrast(ROWS, "a", "b")
+    assert ids(out) == ["1_1", "2_1", "1_2", "1_10", "2_2"]  # 3_1: b lacks it
+    assert [round(r["delta"], 3) for r in out] == [1.0, 0.631, -0.131, 0.0, 0.0]
+    assert out[0]["rank_delta"] == 11 and out[3]["rank_delta"] is None  # a never retrieved 1_10
+    assert ids(contrast(ROWS, "a", "b", only_different=True)) == ["1_1", "2_1", "1_2", "1_10"]
+
+
+def test_instruction_hurts_lists_losses_largest_first():
+    rows = [row("1_1", "1", m=(5, 0.39, HIT), **{"m@query": (1, 1.0, HIT)}),
+            row("1_2", "1", m=(1, 1.0, HIT), **{"m@query": (3, 0.5, HIT)}),
+            row("1_3", "1", m=(2, 0.63, HIT), **{"m@query": (1, 1.0, HIT)})]
+    out = instruction_hurts(rows, "m")
+    assert ids(out) == ["1_1", "1_3"] and out[0]["delta"] == pytest.approx(-0.61)
+
+
+def test_order_queries_by_one_retriever_or_a_gap():
+    table = [{"query_id": q, "robustness": rob, "ndcg": {k: v for k, v in rob.items()}}
+             for q, rob in [("1", {"a": 0.2, "b": 0.5}), ("2", {"a": 0.0, "b": 0.9}), ("3", {"a": 0.7, "b": 0.1}),
+                            ("4", {"b": 0.3})]]
+    assert [r["query_id"] for r in order_queries(table, "a")] == ["2", "1", "3", "4"]
+    assert [r["query_id"] for r in order_queries(table, "a", "b")] == ["3", "1", "2", "4"]
+
+
+def test_csv_export_neutralises_formulas_and_leaves_uncovered_cells_empty():
+    rows = [row("=1+1", "1", a=(1, 1.0, HIT))]
+    text = rows_to_csv(rows, ["a", "b"], 10, notes={"=1+1": {"tag": "other", "text": "@SUM(A1)"}})
+    line = list(csv.reader(io.StringIO(text)))[1]
+    assert line[0] == "'=1+1" and line[-1] == "'@SUM(A1)"
+    assert line[6:10] == ["", "", "", ""]
+
+
+# ---- on the bundled dataset, through the service and the CLI ------------------------------------
+@pytest.fixture(scope="module")
+def ex():
+    from app_server import new_explorer
+    return new_explorer()
+
+
+@pytest.fixture(scope="module")
+def table(ex):
+    return ex.inspect("demo", ["bm25", "minilm", "minilm@query"], 10)
+
+
+def test_instance_table_agrees_with_rank(ex, table):
+    assert len(table["rows"]) == 240 and not table["errors"]
+    for r in table["rows"][::37]:
+        ranked = ex.rank("demo", r["instance_id"], None, ["bm25", "minilm"], 10)["retrievers"]
+        for rid in ("bm25", "minilm"):
+            cell, col = r["retrievers"][rid], ranked[rid]
+            assert (cell["target_rank"], cell["ndcg"]) == (col["target_rank"], pytest.approx(col["ndcg"]))
+            assert cell["top_doc"] == col["ranking"][0]["doc_id"]
+            assert (cell["outcome"] == HIT) == (col["target_rank"] is not None and col["target_rank"] <= 10)
+
+
+def test_outcomes_on_the_bundled_data_are_explained_by_the_rankings(ex, table):
+    bench = ex.benchmark("demo")
+    seen = set()
+    for r in table["rows"]:
+        cell = r["retrievers"]["bm25"]
+        seen.add(cell["outcome"])
+        if cell["outcome"] == SIBLING:  # a sibling's target really sits above the target
+            corpus, (ranking,) = ex.rankings("demo", "bm25", [(r["instruction"], r["query"])])
+            sib = min(ranking.rank(corpus.index[d]) or 10**9 for d in bench.siblings(r["instance_id"]))
+            assert sib < cell["target_rank"]
+    assert {HIT, SIBLING, NOT_RETRIEVED} <= seen
+
+
+def test_minilm_instruction_hurts_six_instances(table):
+    """The bundled data's six instances where MiniLM does worse with the instruction (issue 7)."""
+    assert sorted(ids(instruction_hurts(table["rows"], "minilm"))) == \
+        ["101_6", "102_2", "103_6", "106_4", "305_1", "603_1"]
+
+
+def test_cli_inspect_gives_the_service_rows(ex, table, tmp_path):
+    out_json, out_csv = tmp_path / "t.json", tmp_path / "t.csv"
+    proc = run_cli("inspect", "--dataset", "demo", "--retrievers", "bm25,minilm,minilm@query",
+                   "--json", out_json, "--csv", out_csv)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out_json.read_text())
+    assert data["rows"] == [{k: r[k] for k in ("instance_id", "query_id", "retrievers")} for r in table["rows"]]
+    lines = list(csv.DictReader(io.StringIO(out_csv.read_text())))
+    assert len(lines) == 240 and lines[0]["bm25 outcome"] == table["rows"][0]["retrievers"]["bm25"]["outcome"]
+    assert "sibling" in proc.stdout and "240 instances" in proc.stdout
+
+
+def test_cli_inspect_with_a_run_file_prints_its_rows(tmp_path):
+    folder = write_release(tmp_path / "tiny")
+    run = tmp_path / "sys.trec"
+    run.write_text("a_1 Q0 a_2 1 2.0 s\na_1 Q0 a_1 2 1.0 s\nb_2 Q0 b_2 1 1.0 s\n")
+    proc = run_cli("inspect", "--dataset", folder, "--retrievers", f"bm25,run:{run}", "--k", "1")
+    assert proc.returncode == 0, proc.stderr
+    lines = {line.split()[0]: line for line in proc.stdout.splitlines() if line[:2] in ("a_", "b_")}
+    assert lines["a_1"].endswith("sibling #2")
+    assert lines["b_2"].endswith("hit #1") and lines["a_3"].endswith("(not in run)")
+    assert "run:sys covers 2 of 6 instances" in proc.stderr
