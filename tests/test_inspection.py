@@ -137,16 +137,19 @@ def test_outcomes_on_the_bundled_data_are_explained_by_the_rankings(ex, table):
         cell = r["retrievers"]["bm25"]
         seen.add(cell["outcome"])
         if cell["outcome"] == SIBLING:  # a sibling's target really sits above the target
-            corpus, (ranking,) = ex.rankings("demo", "bm25", [(r["instruction"], r["query"])])
-            sib = min(ranking.rank(corpus.index[d]) or 10**9 for d in bench.siblings(r["instance_id"]))
+            sibs = [ex.corpus("demo", "bm25").index[d] for d in bench.siblings(r["instance_id"])]
+            corpus, (ranking,) = ex.rankings("demo", "bm25", [(r["instruction"], r["query"])], sibs)
+            sib = min(ranking.rank(i) or 10**9 for i in sibs)
             assert sib < cell["target_rank"]
-    assert {HIT, SIBLING, NOT_RETRIEVED} <= seen
+    assert {HIT, SIBLING, GENERIC} <= seen
 
 
-def test_minilm_instruction_hurts_six_instances(table):
-    """The bundled data's six instances where MiniLM does worse with the instruction (issue 7)."""
-    assert sorted(ids(instruction_hurts(table["rows"], "minilm"))) == \
-        ["101_6", "102_2", "103_6", "106_4", "305_1", "603_1"]
+def test_instruction_hurts_agrees_with_the_scoreboard_tables(ex, table):
+    """Where MiniLM does worse with the instruction than without, by the whole-dataset nDCG tables
+    (another code path); the issue counted six such instances on an earlier version of the data."""
+    per = ex.instance_ndcgs("demo", ["minilm", "minilm@query"], 10)
+    expected = sorted(i for i in per["minilm"] if per["minilm"][i] < per["minilm@query"][i])
+    assert expected and sorted(ids(instruction_hurts(table["rows"], "minilm"))) == expected
 
 
 def test_cli_inspect_gives_the_service_rows(ex, table, tmp_path):
