@@ -22,7 +22,9 @@ from demo.errors import UserError
 from demo.evaluation import default_cache, parse_retriever_list
 from demo.metrics import mean, ndcg_at_k, pairwise_mrr, rank_shift, robustness
 from demo.retrievers.base import Model
-from demo.retrievers.registry import MODELS, load_model, parse_retriever_id
+from demo.retrievers import ids
+from demo.retrievers.fusion import rrf_scores
+from demo.retrievers.registry import MODELS, label, load_model, parse_id
 from demo.retrievers.templates import EncodeInput, query_input
 
 MAX_INSTRUCTION_CHARS = 2000
@@ -67,17 +69,23 @@ class Corpus:
         out = []
         for enc, scores in zip(inputs, np.atleast_2d(self.model.score_all(inputs))):
             scores = np.asarray(scores, dtype=np.float64)
-            order = np.lexsort((-self.id_order, -scores))  # score desc, doc id desc (DESIGN §4)
-            ranks = np.empty(len(order), dtype=np.int64)
-            ranks[order] = np.arange(1, len(order) + 1)
             if not enc.encoded.strip():
                 retrieved = 0
             elif getattr(self.model, "lexical", False):  # only docs sharing a term, as Lucene
                 retrieved = int(np.count_nonzero(scores > 0))
             else:
-                retrieved = len(order)
-            out.append(Ranking(enc.encoded, order, ranks, scores, retrieved))
+                retrieved = len(scores)
+            out.append(self.ranking(enc.encoded, scores, retrieved))
         return out
+
+    def ranking(self, encoded: str, scores, retrieved: int) -> Ranking:
+        """Rank every doc by score, ties by doc id descending (DESIGN §4); the first `retrieved`
+        docs of the order are the retrieved ones."""
+        scores = np.asarray(scores, dtype=np.float64)
+        order = np.lexsort((-self.id_order, -scores))  # score desc, doc id desc (DESIGN §4)
+        ranks = np.empty(len(order), dtype=np.int64)
+        ranks[order] = np.arange(1, len(order) + 1)
+        return Ranking(encoded, order, ranks, scores, retrieved)
 
 
 class Explorer:
@@ -125,7 +133,14 @@ class Explorer:
 
     def rankings(self, source: str, retriever_id: str, pairs: Sequence[tuple]) -> tuple[Corpus, list[Ranking]]:
         """Full rankings for (instruction, query[, query_first]) tuples, memoised by encoded input."""
-        spec, mode = parse_retriever_id(retriever_id)
+        ref = parse_id(retriever_id)
+        if isinstance(ref, ids.Fusion):
+            return self._fused(source, ref, pairs)
+        if isinstance(ref, ids.Rerank):
+            from demo.retrievers.rerank import rerank_rankings
+            corpus, first = self.rankings(source, ref.first.id, pairs)
+            return corpus, rerank_rankings(self.benchmark(source), corpus, first, ref, pairs)
+        spec, mode = MODELS[ref.model_id], ref.mode
         corpus = self.corpus(source, spec.model_id)
         inputs = [query_input(corpus.model.template, mode, *pair) for pair in pairs]
         keys = [(source, spec.model_id, e.prompt, e.text) for e in inputs]
@@ -144,6 +159,20 @@ class Explorer:
                 while len(self._memo) > self._max:
                     self._memo.popitem(last=False)
         return corpus, [found[k] for k in keys]
+
+    def _fused(self, source: str, ref: ids.Fusion, pairs: Sequence[tuple]) -> tuple[Corpus, list[Ranking]]:
+        """RRF of the parts' full rankings (cheap: the parts' rankings are memoised)."""
+        parts = [self.rankings(source, p.id, pairs) for p in ref.parts]
+        corpus = parts[0][0]  # every corpus lists the dataset's docs in the same order
+        out = []
+        for rankings in zip(*(r for _, r in parts)):
+            live = [r for r in rankings if not r.empty]  # a part that retrieved nothing adds nothing
+            encoded = "\n".join(f"{p.id}: {r.encoded}" for p, r in zip(ref.parts, rankings) if r.encoded.strip())
+            # a doc gets 1/(k + rank) from each part that retrieved it (rank 0 = not retrieved)
+            scores = rrf_scores([np.where(r.ranks <= r.retrieved, r.ranks, 0) for r in live], ref.k) \
+                if live else np.zeros(len(corpus.doc_ids))
+            out.append(corpus.ranking(encoded, scores, int(np.count_nonzero(scores > 0))))
+        return corpus, out
 
     # ---- checks ---------------------------------------------------------------------------
     def _instance(self, bench: Benchmark, instance_id: str) -> Instance:
@@ -315,8 +344,7 @@ def _relevance_lost(bench: Benchmark, inst: Instance, edited: tuple) -> str | No
 
 
 def _label(rid: str) -> str:
-    spec, mode = parse_retriever_id(rid)
-    return spec.label if mode == "full" else f"{spec.label} ({mode} only)"
+    return label(rid)
 
 
 def _ndcg(corpus: Corpus, inst: Instance, r: Ranking, k: int) -> float:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from demo.cache import EmbeddingCache
 from demo.errors import UserError
-from demo.retrievers import mpnet
+from demo.retrievers import ids, mpnet
 from demo.retrievers.base import Model, Retriever
+from demo.retrievers.ids import Ref
 from demo.retrievers.templates import MODES, TEMPLATES
 from demo.settings import hub_offline
 
@@ -68,25 +69,43 @@ MODELS: dict[str, ModelSpec] = {s.model_id: s for s in [
               note="LoRA adapter on meta-llama/Meta-Llama-3.1-8B-Instruct "
                    "(5206a32e0bd3067aef1ce90f5528ade7d866253f); needs peft; last token + EOS", params=8_030_000_000),
 ]}
+RERANKERS: dict[str, object] = {}  # filled in below, once rerankers are declared
 PROMPTRIEVER_BASE = ("meta-llama/Meta-Llama-3.1-8B-Instruct", "5206a32e0bd3067aef1ce90f5528ade7d866253f")
 MAX_RETRIEVERS = 8
 
 
+def parse_id(retriever_id: str) -> Ref:
+    """Any retriever id (model, mode, rrf(A,B), first>reranker) -> its parsed form (demo.retrievers.ids)."""
+    return ids.parse(str(retriever_id), MODELS, RERANKERS)
+
+
 def parse_retriever_id(retriever_id: str, models: dict[str, ModelSpec] | None = None) -> tuple[ModelSpec, str]:
-    """`MODEL` or `MODEL@MODE` -> (spec, mode)."""
+    """`MODEL` or `MODEL@MODE` -> (spec, mode). Fusions and rerankers are not single models."""
     models = MODELS if models is None else models
-    name, _, mode = retriever_id.strip().partition("@")
-    mode = mode or "full"
-    if name not in models:
-        raise UserError(f"unknown model {name!r} in {retriever_id!r}; known: {', '.join(models)}")
-    if mode not in MODES:
-        raise UserError(f"unknown mode {mode!r} in {retriever_id!r}; modes: {', '.join(MODES)}")
-    return models[name], mode
+    ref = ids.parse(str(retriever_id), models, RERANKERS)
+    if not isinstance(ref, ids.Single):
+        raise UserError(f"{retriever_id!r} combines retrievers; it is not one model")
+    return models[ref.model_id], ref.mode
 
 
 def canonical_id(retriever_id: str) -> str:
-    spec, mode = parse_retriever_id(retriever_id)
-    return spec.model_id if mode == "full" else f"{spec.model_id}@{mode}"
+    return parse_id(retriever_id).id
+
+
+def label(retriever_id: str) -> str:
+    """What a column is called: the model's label, its mode, the fused parts or the reranker."""
+    ref = parse_id(retriever_id)
+    return _label(ref)
+
+
+def _label(ref: Ref) -> str:
+    if isinstance(ref, ids.Fusion):
+        return "RRF(" + ", ".join(_label(p) for p in ref.parts) + ")"
+    if isinstance(ref, ids.Rerank):
+        r = RERANKERS[ref.reranker_id]
+        return f"{_label(ref.first)} → {r.label}" + ("" if ref.mode == "full" else f" ({ref.mode} only)")
+    spec = MODELS[ref.model_id]
+    return spec.label if ref.mode == "full" else f"{spec.label} ({ref.mode} only)"
 
 
 def _local_path(spec: ModelSpec) -> Path | None:

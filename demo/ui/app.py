@@ -41,6 +41,10 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         """Every variant of the base query through every retriever: target ranks and nDCG."""
         return _api(explorer.sweep, dataset, query_id, retrievers, k)
 
+    def api_explain(dataset: str, instance_id: str, instruction: str, retriever: str, doc_id: str) -> dict:
+        """Why this doc is where it is: BM25 term contributions, or instruction-sentence occlusion."""
+        return _api(explorer.explain, dataset, instance_id, instruction, retriever, doc_id)
+
     with gr.Blocks(title="InstructIR Explorer", fill_width=True) as app:
         gr.HTML(HEADER)
         bar = build_bar(default_dataset)
@@ -57,6 +61,7 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         gr.api(api_instance, api_name="instance")
         gr.api(api_rank, api_name="rank")
         gr.api(api_sweep, api_name="sweep")
+        gr.api(api_explain, api_name="explain")
     app.queue(default_concurrency_limit=8)
     return app
 

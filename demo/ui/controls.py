@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from demo.retrievers.registry import model_choices
+from demo.errors import UserError
+from demo.retrievers.ids import split_ids
+from demo.retrievers.registry import model_choices, parse_id
 from demo.retrievers.templates import MODES
 from demo.settings import configured_datasets
 from demo.ui.render import render_unavailable
@@ -17,14 +19,38 @@ DEFAULT_RETRIEVERS = ["bm25", "bm25@query", "minilm", "minilm@query"]
 ORDERS = ["dataset order", "lowest Robustness@10", "largest disagreement"]
 
 
+FUSIONS = [("bm25", "minilm"), ("bm25", "mpnet")]  # hybrid search: lexical + dense, offered when both load
+
+
 def retriever_choices() -> list[tuple[str, str]]:
     out = []
+    available = {mid for mid, _, reason in model_choices() if reason is None}
     for mid, label, reason in model_choices():
         if reason is None:
             for mode in MODES:
                 rid = mid if mode == "full" else f"{mid}@{mode}"
                 out.append((rid, rid))
+    for a, b in FUSIONS:
+        if a in available and b in available:
+            for rid in (f"rrf({a},{b})", f"rrf({a},{b})@query"):
+                out.append((rid, rid))
     return out
+
+
+def split_retrievers(text: str) -> list[str]:
+    """A deep link's comma list (commas inside rrf(...) do not split); [] when malformed."""
+    try:
+        return split_ids(text)
+    except UserError:
+        return []
+
+
+def model_ids(rid: str) -> tuple[str, ...]:
+    """The registry models a retriever id needs (two for a fusion); () for a bad id."""
+    try:
+        return parse_id(rid).model_ids()
+    except UserError:
+        return ()
 
 
 @dataclass

@@ -17,10 +17,9 @@ import gradio as gr
 from demo.data.variants import PARAPHRASE_MODEL_REASON
 from demo.errors import UserError
 from demo.plots import error_figure, rank_shift_figure, robustness_figure, sweep_figure
-from demo.retrievers.registry import parse_retriever_id
 from demo.service import MAX_INSTRUCTION_CHARS, Explorer
-from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, Bar, retriever_choices
-from demo.ui.export import deep_link, to_csv, to_json, to_trec
+from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, Bar, model_ids, retriever_choices, split_retrievers
+from demo.ui.export import deep_link, file_part, to_csv, to_json, to_trec
 from demo.ui.layout import COPY_LINK_JS
 from demo.ui.render import render_error, render_rankings, render_summary
 
@@ -84,7 +83,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks) ->
     def on_load(request: gr.Request):
         params = dict(request.query_params) if request is not None else {}
         dataset = params.get("dataset") or default_dataset
-        rids = [r for r in (params.get("retrievers") or "").split(",") if r in valid_ids] or \
+        rids = [r for r in split_retrievers(params.get("retrievers") or "") if r in valid_ids] or \
                [r for r in DEFAULT_RETRIEVERS if r in valid_ids]
         try:
             picks = select(dataset, None, params.get("instance"), params.get("instruction"), ORDERS[0], rids)
@@ -145,8 +144,8 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks) ->
         if len(instruction or "") > MAX_INSTRUCTION_CHARS:
             msg = render_error(f"The instruction has {len(instruction)} characters; the limit is {MAX_INSTRUCTION_CHARS}.")
             return (msg, "", error_figure("instruction too long"), error_figure(""), error_figure(""), "", state)
-        for rid in retrievers:  # build models first, with a progress bar (first use embeds the corpus)
-            mid = parse_retriever_id(rid)[0].model_id
+        for mid in dict.fromkeys(m for rid in retrievers for m in model_ids(rid)):
+            # build models first, with a progress bar (first use embeds the corpus)
             progress(0.0, desc=f"loading {mid}")
             try:
                 explorer.corpus(dataset, mid, lambda d, t, mid=mid: progress(d / max(t, 1), desc=f"embedding corpus for {mid}"))
@@ -175,7 +174,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks) ->
                  f"{stem}.json": to_json(result, state.get("instruction", ""), state.get("dataset", ""))}
         for rid, r in result["retrievers"].items():
             if "error" not in r:
-                files[f"{stem}-{rid.replace('@', '-')}.trec"] = to_trec(result, rid)
+                files[f"{stem}-{file_part(rid)}.trec"] = to_trec(result, rid)
         for name, content in files.items():
             (folder / name).write_text(content, encoding="utf-8")
         return [str(folder / n) for n in files]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from urllib.parse import urlencode
 
 
@@ -29,6 +30,11 @@ def to_csv(result: dict) -> str:
 
 def to_json(result: dict, instruction: str, dataset: str) -> str:
     return json.dumps({"dataset": dataset, "instruction": instruction, **result}, indent=2)
+
+
+def file_part(rid: str) -> str:
+    """A retriever id as part of a file name: `rrf(bm25,minilm)@query` -> `rrf-bm25-minilm-query`."""
+    return re.sub(r"[^\w.]+", "-", rid).strip("-")
 
 
 def to_trec(result: dict, retriever_id: str) -> str:
