@@ -285,6 +285,11 @@ class Explorer:
         return {"query_id": query_id, "query": group[0].query, "k": k, "pivot": pivot.instance_id,
                 "variants": [v for v, _, _ in rows], "retrievers": result}
 
+    def explain(self, source: str, instance_id: str, instruction: str | None, retriever_id: str, doc_id: str) -> dict:
+        """Why a doc sits where it does for this instruction (DESIGN §12); shape in demo.explain."""
+        from demo.explain import explain
+        return explain(self, source, instance_id, instruction, retriever_id, doc_id)
+
     def instance_ndcgs(self, source: str, retrievers, k: int = 10) -> dict[str, dict[str, float]]:
         """nDCG@k of every instance (original instruction) per retriever; failed retrievers omitted."""
         k = self._check(None, k)

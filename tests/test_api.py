@@ -131,3 +131,16 @@ def test_concurrent_rank_calls_each_get_their_own_instruction(client, explorer, 
             assert out["summary"] == alone["summary"]
     # the calls really differ, so a mix-up would be seen
     assert len({tuple(c["doc_id"] for c in o["retrievers"]["minilm"]["ranking"]) for o in together}) > 4
+
+
+def test_explain(client, explorer, inst):
+    named = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    params = [p["parameter_name"] for p in named["/explain"]["parameters"]]
+    assert params == ["dataset", "instance_id", "instruction", "retriever", "doc_id"]
+    target = inst.targets[0]
+    for rid, method in (("bm25", "terms"), ("minilm", "occlusion")):
+        out = client.predict("demo", inst.instance_id, inst.instruction, rid, target, api_name="/explain")
+        assert out["method"] == method and out["doc_id"] == target
+        assert out == explorer.explain("demo", inst.instance_id, inst.instruction, rid, target)
+    with pytest.raises(Exception, match="unknown doc"):
+        client.predict("demo", inst.instance_id, inst.instruction, "bm25", "no-such-doc", api_name="/explain")
