@@ -17,7 +17,7 @@ import numpy as np
 from demo.cache import EmbeddingCache
 from demo.data.records import Benchmark, Instance
 from demo.data.sources import load_source
-from demo.data.variants import perturbations, split_variant, swap_source, variants
+from demo.data.variants import perturbations, split_variant, swap_source, unavailable_variants, variants
 from demo.errors import UserError
 from demo.evaluation import default_cache, parse_retriever_list
 from demo.metrics import mean, ndcg_at_k, pairwise_mrr, rank_shift, robustness
@@ -199,7 +199,8 @@ class Explorer:
         inst = self._instance(bench, instance_id)
         return {"instance_id": inst.instance_id, "query_id": inst.query_id, "query": inst.query,
                 "instruction": inst.instruction, "targets": list(inst.targets), "persona": inst.persona,
-                "siblings": list(bench.siblings(inst.instance_id)), "variants": variants(bench, inst)}
+                "siblings": list(bench.siblings(inst.instance_id)), "variants": variants(bench, inst),
+                "unavailable_variants": unavailable_variants()}
 
     def rank(self, source: str, instance_id: str, instruction: str, retrievers, k=10) -> dict:
         """Compare retrievers on one instance with an edited instruction (DESIGN §6 /rank)."""

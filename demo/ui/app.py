@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from demo.data.wordnet import warm_up
 from demo.errors import UserError
 from demo.service import Explorer
 from demo.ui import explore, inspect_tab, scoreboard_tab
@@ -22,6 +23,7 @@ def launch_kwargs() -> dict:
 
 def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -> gr.Blocks:
     explorer = explorer or Explorer()
+    warm_up()  # WordNet (synonym variants) loads in the background while the page opens
 
     # ---- API (gradio_client), DESIGN §6 ------------------------------------------------------
     def api_instance(dataset: str, instance_id: str) -> dict:

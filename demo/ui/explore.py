@@ -15,6 +15,7 @@ from typing import Callable
 import gradio as gr
 
 from demo.data.variants import PARAPHRASE_MODEL_REASON
+from demo.data.wordnet import unavailable_reason
 from demo.errors import UserError
 from demo.plots import error_figure, rank_shift_figure, robustness_figure, sweep_figure
 from demo.service import MAX_INSTRUCTION_CHARS, Explorer
@@ -24,6 +25,13 @@ from demo.ui.layout import COPY_LINK_JS
 from demo.ui.render import render_error, render_rankings, render_summary
 
 PRIVATE = dict(api_visibility="private")
+
+
+def variant_info() -> str:
+    """Under the variant picker: which kinds of variant this machine cannot make, and why."""
+    info = f"Model-written paraphrases {PARAPHRASE_MODEL_REASON}."
+    reason = unavailable_reason()
+    return info + (f" Synonym variants unavailable: {reason}." if reason else "")
 
 
 @dataclass
@@ -188,7 +196,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks) ->
             qinfo = gr.HTML(elem_id="query-info")
         with gr.Column(scale=3):
             variant = gr.Dropdown(label="Try a variant: other users, paraphrases, perturbations",
-                                  info=f"Model-written paraphrases {PARAPHRASE_MODEL_REASON}.", elem_id="variant")
+                                  info=variant_info(), elem_id="variant")
             reset = gr.Button("↺ Reset to original", elem_id="reset", size="sm")
     summary = gr.HTML(elem_id="summary")
     rankings = gr.HTML(elem_id="rankings")
