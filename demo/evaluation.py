@@ -44,6 +44,10 @@ def build_retrievers(benchmark: Benchmark, retriever_ids: list[str], cache: Embe
     models = {}
     docs = list(benchmark.docs.values())
     refs = {rid: parse_id(rid) for rid in retriever_ids}
+    for ref in refs.values():  # an unavailable reranker fails at once, before any corpus is embedded
+        if isinstance(ref, ids.Rerank):
+            from demo.retrievers.registry import load_reranker
+            load_reranker(ref.reranker_id)
     for ref in refs.values():
         for mid in ref.model_ids():
             if mid not in models:
@@ -51,15 +55,17 @@ def build_retrievers(benchmark: Benchmark, retriever_ids: list[str], cache: Embe
                 report = (lambda done, total, name=mid: progress(f"indexing {name}", done, total)) if progress else None
                 model.index_corpus(docs, report)
                 models[mid] = model
-    return {rid: _assemble(ref, models) for rid, ref in refs.items()}
+    return {rid: _assemble(ref, models, benchmark) for rid, ref in refs.items()}
 
 
-def _assemble(ref, models: dict):
+def _assemble(ref, models: dict, benchmark: Benchmark):
     if isinstance(ref, ids.Fusion):
-        return FusionRetriever(ref.id, [_assemble(p, models) for p in ref.parts], ref.k)
+        return FusionRetriever(ref.id, [_assemble(p, models, benchmark) for p in ref.parts], ref.k)
     if isinstance(ref, ids.Rerank):
-        from demo.retrievers.rerank import RerankRetriever, load_reranker
-        return RerankRetriever(ref, _assemble(ref.first, models), load_reranker(ref.reranker_id))
+        from demo.retrievers.registry import RERANKERS, load_reranker
+        from demo.retrievers.rerank import RerankRetriever
+        return RerankRetriever(ref, _assemble(ref.first, models, benchmark), load_reranker(ref.reranker_id),
+                               RERANKERS[ref.reranker_id].depth, benchmark.docs)
     return Retriever(ref.id, models[ref.model_id], ref.mode)
 
 

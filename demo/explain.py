@@ -4,7 +4,7 @@ explain(explorer, dataset, instance_id, instruction, retriever_id, doc_id) -> a 
 
     {"retriever": id, "label": str, "doc_id": str, "instance_id": str,
      "method": "terms" | "occlusion",
-     "score": float, "rank": int | None,          # the doc under the full instruction
+     "score": float | None, "rank": int | None,   # the doc under the full instruction (None: not retrieved)
      "encoded": str,                              # what the retriever was given
      # method "terms" (BM25): every query term that matches the doc, largest first; the
      # contributions sum to "score" (a BM25 score is a sum over query terms)
@@ -12,7 +12,7 @@ explain(explorer, dataset, instance_id, instruction, retriever_id, doc_id) -> a 
                 "doc_tf": int, "contribution": float}],
      # method "occlusion" (dense models, fusions, rerankers): the instruction's sentences, each
      # left out in turn; "moved_most" marks the one whose absence moved the doc furthest
-     "sentences": [{"index": int, "text": str, "score": float, "rank": int | None,
+     "sentences": [{"index": int, "text": str, "score": float | None, "rank": int | None,
                     "score_change": float, "rank_change": int | None, "moved_most": bool}],
      "note": str}                                 # one plain sentence for the reader
 
@@ -22,6 +22,7 @@ plain text: the renderer escapes them.
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 from demo.data.variants import sentences, split_variant
@@ -46,14 +47,19 @@ def explain(explorer, source: str, instance_id: str, instruction: str | None, re
     corpus, (ranking,) = explorer.rankings(source, ref.id, [edited])
     i = corpus.index[doc_id]
     out = {"retriever": ref.id, "label": label(ref.id), "doc_id": doc_id, "instance_id": inst.instance_id,
-           "score": float(ranking.scores[i]), "rank": _rank(ranking, i), "encoded": ranking.encoded}
+           "score": _score(ranking, i), "rank": _rank(ranking, i), "encoded": ranking.encoded}
     if isinstance(ref, ids.Single) and ref.model_id == "bm25":
         return {**out, **_bm25_terms(corpus, ref.mode, edited, i, out["score"])}
     return {**out, **_occlusion(explorer, source, ref.id, edited, i, out)}
 
 
 def _rank(ranking, i: int) -> int | None:
-    return None if ranking.empty else int(ranking.ranks[i])
+    """None when the doc is not retrieved (nothing encoded, no shared term for BM25, below a reranker's top N)."""
+    return ranking.rank(i)
+
+
+def _score(ranking, i: int) -> float | None:
+    return float(ranking.scores[i]) if math.isfinite(ranking.scores[i]) else None
 
 
 def _bm25_terms(corpus, mode: str, edited: tuple, i: int, score: float) -> dict:
@@ -91,9 +97,9 @@ def _occlusion(explorer, source: str, rid: str, edited: tuple, i: int, base: dic
     if left_out:
         _, rankings = explorer.rankings(source, rid, left_out)
         for k, (text, r) in enumerate(zip(parts, rankings)):
-            rank = _rank(r, i)
-            rows.append({"index": k, "text": text, "score": float(r.scores[i]), "rank": rank,
-                         "score_change": float(r.scores[i]) - base["score"],
+            rank, score = _rank(r, i), _score(r, i)
+            rows.append({"index": k, "text": text, "score": score, "rank": rank,
+                         "score_change": score - base["score"] if score is not None and base["score"] is not None else 0.0,
                          "rank_change": None if rank is None or base["rank"] is None else base["rank"] - rank,
                          "moved_most": False})
     if rows:

@@ -9,6 +9,7 @@ the local Hugging Face cache; otherwise it reports why, without touching the net
 from __future__ import annotations
 
 import importlib.util
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -69,7 +70,30 @@ MODELS: dict[str, ModelSpec] = {s.model_id: s for s in [
               note="LoRA adapter on meta-llama/Meta-Llama-3.1-8B-Instruct "
                    "(5206a32e0bd3067aef1ce90f5528ade7d866253f); needs peft; last token + EOS", params=8_030_000_000),
 ]}
-RERANKERS: dict[str, object] = {}  # filled in below, once rerankers are declared
+
+
+@dataclass(frozen=True)
+class RerankerSpec:
+    """A reranker (demo.retrievers.rerank): `first>ID` reranks the first stage's top `depth`."""
+    reranker_id: str
+    label: str
+    kind: str  # "cross-encoder" (sentence-transformers CrossEncoder) or "followir" (P(true) of a causal LM)
+    hub_id: str
+    revision: str
+    depth: int = 100
+    instruction_tuned: bool = False
+    note: str = ""
+    local_path: str = ""  # a folder holding the model (tests); used before the hub
+
+
+RERANKERS: dict[str, RerankerSpec] = {s.reranker_id: s for s in [
+    RerankerSpec("ms-marco-minilm", "ms-marco-MiniLM-L-6-v2", "cross-encoder", "cross-encoder/ms-marco-MiniLM-L-6-v2",
+                 "233902d25c440f23af6f7d6e94d2946bac0bee0a", note="MS MARCO cross-encoder; not instruction-tuned"),
+    RerankerSpec("followir-7b", "FollowIR-7B", "followir", "jhu-clsp/FollowIR-7B",
+                 "26af4119e0dc3fc2a250707b7a79c6dae040e727", depth=100, instruction_tuned=True,
+                 note="Mistral-7B-Instruct-v0.2 fine-tuned on FollowIR-train; P(true) of the model card's prompt; "
+                      "about 15 GB, a GPU in practice"),
+]}
 PROMPTRIEVER_BASE = ("meta-llama/Meta-Llama-3.1-8B-Instruct", "5206a32e0bd3067aef1ce90f5528ade7d866253f")
 MAX_RETRIEVERS = 8
 
@@ -148,6 +172,42 @@ def availability(spec: ModelSpec) -> str | None:
                         "(with network access, set HF_HUB_OFFLINE=0 to download it)" + (f"; it also {peft}" if peft else "")
                         + (f"; and {_setup_hint()}" if spec.local_path.startswith("verified:") else ""))
     return peft or None
+
+
+def reranker_availability(spec: RerankerSpec) -> str | None:
+    """None when the reranker can load here, else why not (at once: no network when offline)."""
+    if spec.local_path:
+        return None if Path(spec.local_path).exists() else f"model folder {spec.local_path} not found"
+    if hub_offline() and _hub_snapshot(spec.hub_id, spec.revision) is None:
+        return (f"offline: {spec.hub_id}@{spec.revision[:8]} is not in the local Hugging Face cache "
+                "(with network access, set HF_HUB_OFFLINE=0 to download it)")
+    return None
+
+
+_rerankers: dict = {}
+_rerankers_lock = threading.Lock()
+
+
+def load_reranker(reranker_id: str):
+    """The reranker's scorer, loaded once per process; raises ModelUnavailable with the reason."""
+    spec = RERANKERS[reranker_id]
+    with _rerankers_lock:
+        if reranker_id not in _rerankers:
+            reason = reranker_availability(spec)
+            if reason:
+                raise ModelUnavailable(f"{reranker_id} unavailable: {reason}")
+            from demo.retrievers.rerank import load_scorer
+            try:
+                _rerankers[reranker_id] = load_scorer(spec)
+            except Exception as e:  # a broken download or an incompatible checkpoint
+                raise ModelUnavailable(f"{reranker_id} failed to load: {type(e).__name__}: {e}") from e
+        return _rerankers[reranker_id]
+
+
+@lru_cache(maxsize=None)
+def reranker_choices() -> tuple[tuple[str, str, str | None], ...]:
+    """(reranker id, label, reason unavailable or None) for every declared reranker."""
+    return tuple((s.reranker_id, s.label, reranker_availability(s)) for s in RERANKERS.values())
 
 
 def _setup_hint() -> str:

@@ -10,7 +10,7 @@ import gradio as gr
 
 from demo.errors import UserError
 from demo.retrievers.ids import split_ids
-from demo.retrievers.registry import model_choices, parse_id
+from demo.retrievers.registry import model_choices, parse_id, reranker_choices
 from demo.retrievers.templates import MODES
 from demo.settings import configured_datasets
 from demo.ui.render import render_unavailable
@@ -34,6 +34,9 @@ def retriever_choices() -> list[tuple[str, str]]:
         if a in available and b in available:
             for rid in (f"rrf({a},{b})", f"rrf({a},{b})@query"):
                 out.append((rid, rid))
+    for rr, _, reason in reranker_choices():  # online only: BM25's top 100, reranked
+        if reason is None:
+            out.append((f"bm25>{rr}", f"bm25>{rr}"))
     return out
 
 
@@ -77,6 +80,6 @@ def build_bar(default_dataset: str) -> Bar:
         with gr.Column(scale=3):
             retrievers = gr.CheckboxGroup(choices=retriever_choices(), value=[], label="Retrievers",
                                           elem_id="retrievers")
-            gr.HTML(render_unavailable(model_choices()), elem_id="unavailable")
+            gr.HTML(render_unavailable(model_choices() + reranker_choices()), elem_id="unavailable")
             k = gr.Slider(1, 50, value=10, step=1, label="k (cut-off for the columns and nDCG@k)", elem_id="k")
     return Bar(dataset, query, order, random_btn, instance, retrievers, k)
