@@ -84,15 +84,17 @@ class RerankerSpec:
     instruction_tuned: bool = False
     note: str = ""
     local_path: str = ""  # a folder holding the model (tests); used before the hub
+    params: int = 0  # >= 1B runs in half precision on a GPU (demo.devices)
 
 
 RERANKERS: dict[str, RerankerSpec] = {s.reranker_id: s for s in [
     RerankerSpec("ms-marco-minilm", "ms-marco-MiniLM-L-6-v2", "cross-encoder", "cross-encoder/ms-marco-MiniLM-L-6-v2",
-                 "233902d25c440f23af6f7d6e94d2946bac0bee0a", note="MS MARCO cross-encoder; not instruction-tuned"),
+                 "233902d25c440f23af6f7d6e94d2946bac0bee0a", note="MS MARCO cross-encoder; not instruction-tuned",
+                 params=22_700_000),
     RerankerSpec("followir-7b", "FollowIR-7B", "followir", "jhu-clsp/FollowIR-7B",
                  "26af4119e0dc3fc2a250707b7a79c6dae040e727", depth=100, instruction_tuned=True,
                  note="Mistral-7B-Instruct-v0.2 fine-tuned on FollowIR-train; P(true) of the model card's prompt; "
-                      "about 15 GB, a GPU in practice"),
+                      "about 15 GB, a GPU in practice", params=7_240_000_000),
 ]}
 PROMPTRIEVER_BASE = ("meta-llama/Meta-Llama-3.1-8B-Instruct", "5206a32e0bd3067aef1ce90f5528ade7d866253f")
 MAX_RETRIEVERS = 8

@@ -74,24 +74,29 @@ class FollowIRScorer:
             batch = self.tokenizer(prompts[start:start + self.batch_size], padding=True, truncation=True,
                                    max_length=self.max_length, return_tensors="pt")
             batch.pop("token_type_ids", None)
+            batch = batch.to(self.model.device)
             with torch.no_grad():
                 logits = self.model(**batch).logits[:, -1, :]
             pair = torch.stack([logits[:, self.false_id], logits[:, self.true_id]], dim=1).float()
-            out.append(torch.log_softmax(pair, dim=1)[:, 1].exp().numpy())
+            out.append(torch.log_softmax(pair, dim=1)[:, 1].exp().cpu().numpy())
         return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
 
 def load_scorer(spec):
-    """Instantiate the reranker of a RerankerSpec (availability already checked)."""
+    """Instantiate the reranker of a RerankerSpec (availability already checked), on the device
+    demo.devices selects; half precision on a GPU for the 7B model."""
+    from demo.devices import dtype_for, select_device
     path = spec.local_path or spec.hub_id
     revision = None if spec.local_path else spec.revision
+    device = select_device()
     if spec.kind == "cross-encoder":
         from sentence_transformers import CrossEncoder
-        return CrossEncoderScorer(CrossEncoder(path, revision=revision, device="cpu"))
+        return CrossEncoderScorer(CrossEncoder(path, revision=revision, device=device))
     from transformers import AutoModelForCausalLM, AutoTokenizer
     tokenizer = AutoTokenizer.from_pretrained(path, revision=revision)
-    model = AutoModelForCausalLM.from_pretrained(path, revision=revision, torch_dtype="auto").eval()
-    return FollowIRScorer(model, tokenizer)
+    dtype = dtype_for(spec.params, device)
+    model = AutoModelForCausalLM.from_pretrained(path, revision=revision, **({"torch_dtype": dtype} if dtype else {}))
+    return FollowIRScorer(model.to(device).eval(), tokenizer)
 
 
 def rerank_run(first: dict[str, float], scorer, query: str, docs: dict[str, Document], depth: int) -> dict[str, float]:
