@@ -25,12 +25,17 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+import numpy as np
+
 from demo.data.variants import sentences, split_variant
 from demo.errors import UserError
 from demo.retrievers import ids
 from demo.retrievers.bm25 import tokenize
 from demo.retrievers.registry import label, parse_id
 from demo.retrievers.templates import query_input
+
+
+NOISE = 1e-6  # score differences below this are float noise of batched encoding
 
 
 def explain(explorer, source: str, instance_id: str, instruction: str | None, retriever_id: str, doc_id: str) -> dict:
@@ -44,22 +49,25 @@ def explain(explorer, source: str, instance_id: str, instruction: str | None, re
         raise UserError(f"unknown doc {doc_id!r} in {bench.name}")
     ref = parse_id(retriever_id)
     edited = split_variant(instruction if instruction is not None else inst.instruction, inst.query)
-    corpus, (ranking,) = explorer.rankings(source, ref.id, [edited])
+    corpus, (scored,) = explorer.scores(source, ref.id, [edited])
     i = corpus.index[doc_id]
     out = {"retriever": ref.id, "label": label(ref.id), "doc_id": doc_id, "instance_id": inst.instance_id,
-           "score": _score(ranking, i), "rank": _rank(ranking, i), "encoded": ranking.encoded}
+           "score": _score(scored, i), "rank": _rank(corpus, scored, i), "encoded": scored[0]}
     if isinstance(ref, ids.Single) and ref.model_id == "bm25":
         return {**out, **_bm25_terms(corpus, ref.mode, edited, i, out["score"])}
     return {**out, **_occlusion(explorer, source, ref.id, edited, i, out)}
 
 
-def _rank(ranking, i: int) -> int | None:
+def _rank(corpus, scored: tuple, i: int) -> int | None:
     """None when the doc is not retrieved (nothing encoded, no shared term for BM25, below a reranker's top N)."""
-    return ranking.rank(i)
+    _, scores, retrieved = scored
+    rank = corpus.rank_of(scores, i)
+    return rank if rank <= retrieved else None
 
 
-def _score(ranking, i: int) -> float | None:
-    return float(ranking.scores[i]) if math.isfinite(ranking.scores[i]) else None
+def _score(scored: tuple, i: int) -> float | None:
+    value = float(scored[1][i])
+    return value if math.isfinite(value) else None
 
 
 def _bm25_terms(corpus, mode: str, edited: tuple, i: int, score: float) -> dict:
@@ -95,16 +103,19 @@ def _occlusion(explorer, source: str, rid: str, edited: tuple, i: int, base: dic
         left_out = [(" ".join(p for j, p in enumerate(parts) if j != k), query, query_first) for k in range(len(parts))]
     rows = []
     if left_out:
-        _, rankings = explorer.rankings(source, rid, left_out)
-        for k, (text, r) in enumerate(zip(parts, rankings)):
-            rank, score = _rank(r, i), _score(r, i)
+        corpus, scored = explorer.scores(source, rid, left_out)
+        # the same text encoded in another batch can differ in the last float32 bits: not a change
+        scored = [(e, np.where(np.abs(s - full) <= NOISE, full, s), n) for (e, s, n), full in
+                  zip(scored, [explorer.scores(source, rid, [edited])[1][0][1]] * len(scored))]
+        for k, (text, r) in enumerate(zip(parts, scored)):
+            rank, score = _rank(corpus, r, i), _score(r, i)
             rows.append({"index": k, "text": text, "score": score, "rank": rank,
                          "score_change": score - base["score"] if score is not None and base["score"] is not None else 0.0,
                          "rank_change": None if rank is None or base["rank"] is None else base["rank"] - rank,
                          "moved_most": False})
     if rows:
         most = max(rows, key=lambda r: (abs(r["rank_change"] or 0), abs(r["score_change"]), -r["index"]))
-        if most["rank_change"] or most["score_change"]:
+        if most["rank_change"] or abs(most["score_change"]) > NOISE:
             most["moved_most"] = True
     return {"method": "occlusion", "sentences": rows, "note": _occlusion_note(rows)}
 

@@ -7,10 +7,14 @@ per-user lives here.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -20,40 +24,68 @@ from demo.data.sources import load_source
 from demo.data.variants import perturbations, split_variant, swap_source, unavailable_variants, variants
 from demo.errors import UserError
 from demo.evaluation import default_cache, parse_retriever_list
+from demo.memo import ByteLRU
 from demo.metrics import mean, ndcg_at_k, pairwise_mrr, rank_shift, robustness
 from demo.retrievers.base import Model
 from demo.retrievers import ids
 from demo.retrievers.fusion import rrf_scores
 from demo.retrievers.registry import MODELS, label, load_model, parse_id
 from demo.retrievers.templates import EncodeInput, query_input
+from demo.settings import cache_dir, memory_budget_bytes
 
 MAX_INSTRUCTION_CHARS = 2000
 MAX_K = 100
+TABLE_BATCH = 256  # instances ranked per step of the whole-dataset table (progress moves per step)
+TABLE_VERSION = "1"  # bump when ranking or nDCG rules change: stored tables are then recomputed
+log = logging.getLogger(__name__)
+Stage = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+TOP = MAX_K  # docs of each ranking kept in rank order: the most any view shows
 
 
 @dataclass(frozen=True)
 class Ranking:
-    """A full ranking of a corpus: doc indices in rank order, and each doc's rank and score.
-    Only the first `retrieved` docs of `order` were retrieved (BM25 retrieves only docs that
-    share a term with its input); the others have no rank."""
+    """What the views need of one ranking of a corpus, not the whole corpus: the first TOP docs in
+    rank order with their scores, how many docs were retrieved (BM25 retrieves only docs that
+    share a term with its input; the others have no rank), and the ranks of the docs the caller
+    asked to track (targets, or cards shown from another ranking)."""
     encoded: str
-    order: np.ndarray
-    ranks: np.ndarray
-    scores: np.ndarray
+    head: np.ndarray  # doc indices of the first min(TOP, retrieved) docs, in rank order
+    head_scores: np.ndarray
     retrieved: int
+    known: Mapping[int, int]  # doc index -> rank in the full order (None in views when > retrieved)
 
     @property
     def empty(self) -> bool:
         """Nothing was encoded (e.g. instruction-only text in query mode), or nothing retrieved."""
         return self.retrieved == 0
 
+    @property
+    def nbytes(self) -> int:
+        return self.head.nbytes + self.head_scores.nbytes + 100 * len(self.known) + len(self.encoded) + 400
+
     def top(self, k: int) -> np.ndarray:
-        """Indices of the first k retrieved docs."""
-        return self.order[:min(k, self.retrieved)]
+        """Indices of the first k retrieved docs (k <= TOP)."""
+        return self.head[:min(k, self.retrieved)]
+
+    def score(self, i: int) -> float:
+        return float(self.head_scores[self._position(i)])
+
+    def _position(self, i: int) -> int:
+        hits = np.flatnonzero(self.head == i)
+        if not len(hits):
+            raise KeyError(i)
+        return int(hits[0])
+
+    def covers(self, docs) -> bool:
+        head = set(self.head.tolist())
+        return all(i in head or i in self.known for i in docs)
 
     def rank(self, i: int) -> int | None:
-        """Rank of doc index i, None when it was not retrieved."""
-        r = int(self.ranks[i])
+        """Rank of doc index i, None when it was not retrieved. i must be in the head or tracked."""
+        hits = np.flatnonzero(self.head == i)
+        r = int(hits[0]) + 1 if len(hits) else self.known[i]
         return r if r <= self.retrieved else None
 
 
@@ -65,7 +97,7 @@ class Corpus:
         self.index = {d: i for i, d in enumerate(doc_ids)}
         self.id_order = np.argsort(np.argsort(np.array(doc_ids, dtype=object)))
 
-    def rankings(self, inputs: Sequence[EncodeInput]) -> list[Ranking]:
+    def rankings(self, inputs: Sequence[EncodeInput], track: Sequence[int] = ()) -> list[Ranking]:
         out = []
         for enc, scores in zip(inputs, np.atleast_2d(self.model.score_all(inputs))):
             scores = np.asarray(scores, dtype=np.float64)
@@ -75,29 +107,50 @@ class Corpus:
                 retrieved = int(np.count_nonzero(scores > 0))
             else:
                 retrieved = len(scores)
-            out.append(self.ranking(enc.encoded, scores, retrieved))
+            out.append(self.ranking(enc.encoded, scores, retrieved, track))
         return out
 
-    def ranking(self, encoded: str, scores, retrieved: int) -> Ranking:
-        """Rank every doc by score, ties by doc id descending (DESIGN §4); the first `retrieved`
-        docs of the order are the retrieved ones."""
-        scores = np.asarray(scores, dtype=np.float64)
-        order = np.lexsort((-self.id_order, -scores))  # score desc, doc id desc (DESIGN §4)
-        ranks = np.empty(len(order), dtype=np.int64)
-        ranks[order] = np.arange(1, len(order) + 1)
-        return Ranking(encoded, order, ranks, scores, retrieved)
+    def ranking(self, encoded: str, scores: np.ndarray, retrieved: int, track: Sequence[int] = ()) -> Ranking:
+        """The Ranking of whole-corpus scores: its head, and the ranks of the tracked docs."""
+        head = self.head(scores, min(TOP, retrieved))
+        in_head = set(head.tolist())
+        known = {i: self.rank_of(scores, i) for i in dict.fromkeys(track) if i not in in_head}
+        return Ranking(encoded, head, scores[head], retrieved, known)
+
+    def full_ranks(self, scores: np.ndarray, retrieved: int) -> np.ndarray:
+        """Every doc's 1-based rank, 0 where it was not retrieved (a full sort: for fusion)."""
+        order = np.lexsort((-self.id_order, -scores))
+        ranks = np.zeros(len(scores), dtype=np.int64)
+        ranks[order[:retrieved]] = np.arange(1, retrieved + 1)
+        return ranks
+
+    def head(self, scores: np.ndarray, m: int) -> np.ndarray:
+        """The first m doc indices by score descending, ties by doc id descending (DESIGN §4),
+        without sorting the whole corpus."""
+        n = len(scores)
+        if m <= 0:
+            return np.zeros(0, dtype=np.int32)
+        candidates = np.arange(n) if m >= n else np.flatnonzero(scores >= np.partition(scores, n - m)[n - m])
+        order = np.lexsort((-self.id_order[candidates], -scores[candidates]))[:m]
+        return candidates[order].astype(np.int32)
+
+    def rank_of(self, scores: np.ndarray, i: int) -> int:
+        """1-based position of doc i in the full order: docs scoring higher, or tied with a larger id."""
+        s = scores[i]
+        return 1 + int(np.count_nonzero(scores > s)) + int(np.count_nonzero((scores == s) & (self.id_order > self.id_order[i])))
 
 
 class Explorer:
-    def __init__(self, cache: EmbeddingCache | None = None, max_rankings: int = 4096):
+    def __init__(self, cache: EmbeddingCache | None = None, memory_bytes: int | None = None):
         self._cache = cache
         self._corpora: dict[tuple[str, str], Corpus | Exception] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_lock = threading.Lock()
-        self._memo: OrderedDict = OrderedDict()
-        self._memo_lock = threading.Lock()
-        self._max = max_rankings
-        self._tables: dict = {}
+        budget = memory_budget_bytes() if memory_bytes is None else memory_bytes
+        self._memo = ByteLRU(budget * 3 // 4)  # rankings by encoded input
+        self._tables = ByteLRU(budget // 4)  # per-instance nDCG of whole datasets
+        self._status: dict[tuple[str, str], tuple[str, int, int]] = {}
+        self._fingerprints: dict[str, tuple[int, str]] = {}
 
     # ---- loading -------------------------------------------------------------------------
     def _embedding_cache(self) -> EmbeddingCache:
@@ -111,67 +164,125 @@ class Explorer:
             raise UserError("no dataset given")
         return load_source(str(source).strip())
 
-    def corpus(self, source: str, model_id: str, progress: Callable[[int, int], None] | None = None) -> Corpus:
-        """The model indexed on the dataset, built once. A model that failed stays failed."""
+    def status(self, source: str, model_id: str) -> tuple[str, int, int] | None:
+        """What building (dataset, model) is doing now: (stage, done, total), None when idle."""
+        return self._status.get((source, model_id))
+
+    def corpus(self, source: str, model_id: str, progress: Callable[[int, int], None] | None = None,
+               on_stage: Stage | None = None) -> Corpus:
+        """The model indexed on the dataset, built once. A model that failed stays failed.
+        `on_stage(stage, done, total)` hears "loading" then "embedding" n of N, also while
+        another caller (e.g. the start-up warm-up) is the one building it."""
         key = (source, model_id)
         with self._locks_lock:  # one lock per (dataset, model): a slow model never blocks the others
             lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
+        while not lock.acquire(timeout=0.25):  # someone else builds it: relay their progress
+            if on_stage and self._status.get(key):
+                on_stage(*self._status[key])
+        try:
             if key not in self._corpora:
-                bench = self.benchmark(source)
-                try:
-                    model = load_model(MODELS[model_id], self._embedding_cache())
-                    docs = list(bench.docs.values())
-                    model.index_corpus(docs, progress)
-                    self._corpora[key] = Corpus(model, [d.doc_id for d in docs])
-                except Exception as e:  # shown in that retriever's column; the others go on
-                    self._corpora[key] = e if isinstance(e, UserError) else UserError(f"{model_id}: {type(e).__name__}: {e}")
+                self._build(key, progress, on_stage)
             found = self._corpora[key]
+        finally:
+            lock.release()
         if isinstance(found, Exception):
             raise found
         return found
 
-    def rankings(self, source: str, retriever_id: str, pairs: Sequence[tuple]) -> tuple[Corpus, list[Ranking]]:
-        """Full rankings for (instruction, query[, query_first]) tuples, memoised by encoded input."""
+    def _build(self, key: tuple[str, str], progress, on_stage) -> None:
+        source, model_id = key
+
+        def stage(name: str, done: int, total: int) -> None:
+            self._status[key] = (name, done, total)
+            if on_stage:
+                on_stage(name, done, total)
+            if progress and name == "embedding":
+                progress(done, total)
+        try:
+            bench = self.benchmark(source)
+            stage("loading", 0, 1)
+            model = load_model(MODELS[model_id], self._embedding_cache())
+            docs = list(bench.docs.values())
+            stage("embedding", 0, len(docs))
+            model.index_corpus(docs, lambda d, t: stage("embedding", d, t))
+            self._corpora[key] = Corpus(model, [d.doc_id for d in docs])
+        except Exception as e:  # shown in that retriever's column; the others go on
+            self._corpora[key] = e if isinstance(e, UserError) else UserError(f"{model_id}: {type(e).__name__}: {e}")
+        finally:
+            self._status.pop(key, None)
+
+    def rankings(self, source: str, retriever_id: str, pairs: Sequence[tuple], track: Sequence[int] = (),
+                 memo: bool = True) -> tuple[Corpus, list[Ranking]]:
+        """Rankings for (instruction, query[, query_first]) tuples, memoised by encoded input within
+        the byte budget. `track`: doc indices whose ranks the caller needs beyond the first TOP."""
         ref = parse_id(retriever_id)
-        if isinstance(ref, ids.Fusion):
-            return self._fused(source, ref, pairs)
-        if isinstance(ref, ids.Rerank):
-            from demo.retrievers.rerank import rerank_rankings
-            corpus, first = self.rankings(source, ref.first.id, pairs)
-            return corpus, rerank_rankings(self.benchmark(source), corpus, first, ref, pairs)
+        if not isinstance(ref, ids.Single):
+            return self._composite_rankings(source, ref, pairs, track, memo)
         spec, mode = MODELS[ref.model_id], ref.mode
         corpus = self.corpus(source, spec.model_id)
         inputs = [query_input(corpus.model.template, mode, *pair) for pair in pairs]
         keys = [(source, spec.model_id, e.prompt, e.text) for e in inputs]
-        with self._memo_lock:
-            found = {k: self._memo[k] for k in keys if k in self._memo}
-            for k in found:
-                self._memo.move_to_end(k)
+        found = {}
+        if memo:
+            for k in dict.fromkeys(keys):
+                r = self._memo.get(k)
+                if r is not None and r.covers(track):
+                    found[k] = r
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         if missing:
             by_key = dict(zip(keys, inputs))
-            for k, r in zip(missing, corpus.rankings([by_key[k] for k in missing])):
+            for k, r in zip(missing, corpus.rankings([by_key[k] for k in missing], track)):
                 found[k] = r
-            with self._memo_lock:
-                for k in missing:
-                    self._memo[k] = found[k]
-                while len(self._memo) > self._max:
-                    self._memo.popitem(last=False)
+                if memo:
+                    self._memo.put(k, r)
         return corpus, [found[k] for k in keys]
 
-    def _fused(self, source: str, ref: ids.Fusion, pairs: Sequence[tuple]) -> tuple[Corpus, list[Ranking]]:
-        """RRF of the parts' full rankings (cheap: the parts' rankings are memoised)."""
-        parts = [self.rankings(source, p.id, pairs) for p in ref.parts]
-        corpus = parts[0][0]  # every corpus lists the dataset's docs in the same order
+    def _composite_rankings(self, source: str, ref, pairs: Sequence[tuple], track: Sequence[int],
+                            memo: bool) -> tuple[Corpus, list[Ranking]]:
+        """Rankings of a fusion or a reranker, from whole-corpus scores, memoised like the others."""
+        keys = [(source, ref.id, tuple(p)) for p in pairs]
+        found = {}
+        if memo:
+            for k in dict.fromkeys(keys):
+                r = self._memo.get(k)
+                if r is not None and r.covers(track):
+                    found[k] = r
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        corpus, scored = self.scores(source, ref.id, [k[2] for k in missing])
+        for k, (encoded, scores, retrieved) in zip(missing, scored):
+            found[k] = corpus.ranking(encoded, scores, retrieved, track)
+            if memo:
+                self._memo.put(k, found[k])
+        return corpus, [found[k] for k in keys]
+
+    def scores(self, source: str, retriever_id: str, pairs: Sequence[tuple]) -> tuple[Corpus, list[tuple]]:
+        """Whole-corpus scores of any retriever: [(encoded text, scores over corpus.doc_ids, retrieved
+        count)] per pair. Fusion and reranking need every rank of their parts, not a ranking's head;
+        the explainer needs any doc's score."""
+        ref = parse_id(retriever_id)
+        corpus = self.corpus(source, ref.model_ids()[0])  # every corpus lists the docs in the same order
+        if isinstance(ref, ids.Fusion):
+            parts = [self.scores(source, p.id, pairs)[1] for p in ref.parts]
+            out = []
+            for scored in zip(*parts):
+                live = [(s, n) for _, s, n in scored if n > 0]  # a part that retrieved nothing adds nothing
+                fused = rrf_scores([corpus.full_ranks(s, n) for s, n in live], ref.k) if live else \
+                    np.zeros(len(corpus.doc_ids))
+                encoded = "\n".join(f"{p.id}: {e}" for p, (e, _, _) in zip(ref.parts, scored) if e.strip())
+                out.append((encoded, fused, int(np.count_nonzero(fused > 0))))
+            return corpus, out
+        if isinstance(ref, ids.Rerank):
+            from demo.retrievers.rerank import rerank_scores
+            _, firsts = self.scores(source, ref.first.id, pairs)
+            return corpus, [rerank_scores(self.benchmark(source), corpus, first, ref, pair)
+                            for first, pair in zip(firsts, pairs)]
+        inputs = [query_input(corpus.model.template, ref.mode, *pair) for pair in pairs]
         out = []
-        for rankings in zip(*(r for _, r in parts)):
-            live = [r for r in rankings if not r.empty]  # a part that retrieved nothing adds nothing
-            encoded = "\n".join(f"{p.id}: {r.encoded}" for p, r in zip(ref.parts, rankings) if r.encoded.strip())
-            # a doc gets 1/(k + rank) from each part that retrieved it (rank 0 = not retrieved)
-            scores = rrf_scores([np.where(r.ranks <= r.retrieved, r.ranks, 0) for r in live], ref.k) \
-                if live else np.zeros(len(corpus.doc_ids))
-            out.append(corpus.ranking(encoded, scores, int(np.count_nonzero(scores > 0))))
+        for enc, scores in zip(inputs, np.atleast_2d(corpus.model.score_all(inputs)) if inputs else []):
+            scores = np.asarray(scores, dtype=np.float64)
+            retrieved = 0 if not enc.encoded.strip() else \
+                int(np.count_nonzero(scores > 0)) if getattr(corpus.model, "lexical", False) else len(scores)
+            out.append((enc.encoded, scores, retrieved))
         return corpus, out
 
     # ---- checks ---------------------------------------------------------------------------
@@ -215,13 +326,17 @@ class Explorer:
         out, rob, rob_orig, errors = {}, {}, {}, {}
         for rid in ids:
             try:
+                corpus = self.corpus(source, parse_id(rid).model_ids()[0])
+                targets = _doc_indices(corpus, (t for g in group for t in g.targets))
                 corpus, (new, *originals) = self.rankings(
-                    source, rid, [edited] + [(g.instruction, g.query) for g in group])
+                    source, rid, [edited] + [(g.instruction, g.query) for g in group], targets)
+                # the shown cards' original ranks (their shift), even from deep in the original ranking
+                _, (orig,) = self.rankings(source, rid, [(inst.instruction, inst.query)],
+                                           targets + [int(i) for i in new.top(k)])
             except UserError as e:
                 errors[rid] = str(e)
                 out[rid] = {"error": str(e), "label": _label(rid)}
                 continue
-            orig = originals[[g.instance_id for g in group].index(inst.instance_id)]
             group_ndcg = {g.instance_id: _ndcg(corpus, g, r, k) for g, r in zip(group, originals)}
             ndcg = _ndcg(corpus, inst, new, k)
             rob_orig[rid] = robustness(group_ndcg, {inst.query_id: group_ndcg})
@@ -275,7 +390,9 @@ class Explorer:
         result = {}
         for rid in ids:
             try:
-                corpus, ranks = self.rankings(source, rid, [pair for _, _, pair in rows])
+                corpus = self.corpus(source, parse_id(rid).model_ids()[0])
+                corpus, ranks = self.rankings(source, rid, [pair for _, _, pair in rows],
+                                              _doc_indices(corpus, (t for g in group for t in g.targets)))
             except UserError as e:
                 result[rid] = {"error": str(e), "label": _label(rid)}
                 continue
@@ -291,28 +408,56 @@ class Explorer:
         from demo.explain import explain
         return explain(self, source, instance_id, instruction, retriever_id, doc_id)
 
-    def instance_ndcgs(self, source: str, retrievers, k: int = 10) -> dict[str, dict[str, float]]:
-        """nDCG@k of every instance (original instruction) per retriever; failed retrievers omitted."""
+    def instance_ndcgs(self, source: str, retrievers, k: int = 10,
+                       progress: Stage | None = None) -> dict[str, dict[str, float]]:
+        """nDCG@k of every instance (original instruction) per retriever; failed retrievers omitted.
+        Each retriever's table is kept in memory (byte budget) and on disk, keyed by the dataset's
+        content, the model's revision and k, so a second view, or a restart, is instant."""
         k = self._check(None, k)
-        ids = parse_retriever_list(retrievers)
-        key = (source, tuple(ids), k)
-        if key not in self._tables:
-            insts = list(self.benchmark(source).instances.values())
-            per = {}
-            for rid in ids:
-                try:
-                    corpus, ranks = self.rankings(source, rid, [(i.instruction, i.query) for i in insts])
-                except UserError:
-                    continue
-                per[rid] = {i.instance_id: _ndcg(corpus, i, r, k) for i, r in zip(insts, ranks)}
-            self._tables[key] = per
-        return self._tables[key]
+        bench = self.benchmark(source)
+        per = {}
+        for rid in parse_retriever_list(retrievers):
+            try:
+                per[rid] = self._instance_table(source, bench, rid, k, progress)
+            except UserError:
+                continue
+        return per
 
-    def query_table(self, source: str, retrievers, k: int = 10) -> list[dict]:
+    def _instance_table(self, source: str, bench: Benchmark, rid: str, k: int, progress) -> dict[str, float]:
+        corpus = self.corpus(source, parse_id(rid).model_ids()[0])
+        key = (source, rid, k)
+        table = self._tables.get(key)
+        if table is not None:
+            return table
+        path = self._table_path(source, bench, rid, corpus, k)
+        table = _read_table(path, bench)
+        if table is None:
+            insts = list(bench.instances.values())
+            table = {}
+            for start in range(0, len(insts), TABLE_BATCH):  # not memoised: they would flush the views' rankings
+                chunk = insts[start:start + TABLE_BATCH]
+                _, ranks = self.rankings(source, rid, [(i.instruction, i.query) for i in chunk], memo=False)
+                table.update({i.instance_id: _ndcg(corpus, i, r, k) for i, r in zip(chunk, ranks)})
+                if progress:
+                    progress(f"ranking every instance with {rid}", len(table), len(insts))
+            _write_table(path, table)
+        self._tables.put(key, table)
+        return table
+
+    def _table_path(self, source: str, bench: Benchmark, rid: str, corpus: Corpus, k: int) -> Path:
+        cached = self._fingerprints.get(source)
+        if cached is None or cached[0] != id(bench):
+            cached = self._fingerprints[source] = (id(bench), _fingerprint(bench))
+        revision = "+".join(getattr(getattr(self.corpus(source, m).model, "encoder", None), "revision", "lexical")
+                            for m in parse_id(rid).model_ids())  # a fusion: both models' revisions
+        name = hashlib.sha256(json.dumps([TABLE_VERSION, cached[1], rid, revision, k]).encode()).hexdigest()
+        return cache_dir() / "tables" / f"{name}.json"
+
+    def query_table(self, source: str, retrievers, k: int = 10, progress: Stage | None = None) -> list[dict]:
         """Per base query: Robustness@k and mean nDCG@k per retriever, and how much the
         retrievers disagree, for ordering the query picker by interest."""
         bench = self.benchmark(source)
-        per = self.instance_ndcgs(source, retrievers, k)
+        per = self.instance_ndcgs(source, retrievers, k, progress)
         rows = []
         for qid, members in bench.groups.items():
             rob = {rid: min(v[m] for m in members) for rid, v in per.items()}
@@ -323,15 +468,52 @@ class Explorer:
                          "disagreement": (max(nd.values()) - min(nd.values())) if nd else 0.0})
         return rows
 
-    def scoreboard(self, source: str, retrievers, k: int = 10) -> dict:
+    def scoreboard(self, source: str, retrievers, k: int = 10, progress: Stage | None = None) -> dict:
         """Dataset-level nDCG@k and Robustness@k per retriever (as `python -m demo evaluate`),
         with the instruction-blind floor."""
         from demo.evaluation import blind_floor
         bench = self.benchmark(source)
-        per = self.instance_ndcgs(source, retrievers, k)
+        per = self.instance_ndcgs(source, retrievers, k, progress)
+        floor = self._tables.get((source, "floor", k))
+        if floor is None:
+            floor = blind_floor(bench, k)
+            self._tables.put((source, "floor", k), floor)
         board = {rid: {f"ndcg@{k}": mean(v.values()), f"robustness@{k}": robustness(v, bench.groups)}
                  for rid, v in per.items()}
-        return {"k": k, "retrievers": board, "floor": blind_floor(bench, k)}
+        return {"k": k, "retrievers": board, "floor": floor}
+
+
+def _fingerprint(bench: Benchmark) -> str:
+    """sha256 of a dataset's content (docs, instances, judgements): keys its tables on disk."""
+    h = hashlib.sha256()
+    for d in bench.docs.values():
+        h.update(f"{d.doc_id}\x00{d.title}\x00{d.text}\x01".encode())
+    for i in bench.instances.values():
+        h.update(f"{i.instance_id}\x00{i.query_id}\x00{i.instruction}\x00{i.query}\x00{sorted(i.qrels.items())}\x01".encode())
+    return h.hexdigest()
+
+
+def _read_table(path: Path, bench: Benchmark) -> dict[str, float] | None:
+    """A stored table, or None when absent or not a complete table of this dataset (then recomputed)."""
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(table, dict) or table.keys() != bench.instances.keys() or \
+            not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in table.values()):
+        log.warning("stored table %s does not fit the dataset; recomputing it", path)
+        return None
+    return {iid: float(v) for iid, v in table.items()}
+
+
+def _write_table(path: Path, table: dict[str, float]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(table), encoding="utf-8")
+        os.replace(tmp, path)  # complete or absent
+    except OSError as e:  # a read-only disk only costs the recompute next time
+        log.warning("cannot store table %s: %s", path, e)
 
 
 def _relevance_lost(bench: Benchmark, inst: Instance, edited: tuple) -> str | None:
@@ -354,7 +536,11 @@ def _label(rid: str) -> str:
 
 
 def _ndcg(corpus: Corpus, inst: Instance, r: Ranking, k: int) -> float:
-    return ndcg_at_k(inst.qrels, {corpus.doc_ids[i]: float(r.scores[i]) for i in r.top(k)}, k)
+    return ndcg_at_k(inst.qrels, {corpus.doc_ids[i]: float(s) for i, s in zip(r.top(k), r.head_scores)}, k)
+
+
+def _doc_indices(corpus: Corpus, doc_ids) -> list[int]:
+    return list(dict.fromkeys(corpus.index[d] for d in doc_ids if d in corpus.index))
 
 
 def _target_rank(corpus: Corpus, inst: Instance, r: Ranking) -> int | None:
@@ -365,7 +551,7 @@ def _target_rank(corpus: Corpus, inst: Instance, r: Ranking) -> int | None:
 
 def _card(corpus: Corpus, new: Ranking, orig: Ranking, i: int, inst: Instance, siblings: set) -> dict:
     doc = corpus.doc_ids[i]
-    return {"doc_id": doc, "score": float(new.scores[i]), "rank": new.rank(i),
+    return {"doc_id": doc, "score": new.score(i), "rank": new.rank(i),
             "shift": rank_shift(orig.rank(i), new.rank(i)), "original_rank": orig.rank(i),
             "is_target": inst.qrels.get(doc, 0) > 0, "is_sibling": doc in siblings}
 

@@ -45,7 +45,7 @@ def check(path: str) -> int:
             own_all.append(own); sib_all.append(sib)
             only_own = (content_words(inst["instruction"]) & content_words(inst["target"])) - set().union(
                 *(content_words(s["target"]) for s in insts if s is not inst))
-            flag = "  <-- too lexical" if own - sib > 0.08 else ""
+            flag = "  <-- not tailored (no more shared words than the siblings)" if own <= sib else ""
             print(f"{qid}_{i}: own {own:.2f} vs siblings {sib:.2f}  shared only with own: {sorted(only_own)}{flag}")
         nb = n_words(q["base_passage"])
         if not 60 <= nb <= 160:

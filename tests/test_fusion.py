@@ -99,15 +99,15 @@ def test_service_fuses_the_full_rankings(tiny, explorer):
     col = result["retrievers"][rid]
     assert col["label"] == "RRF(BM25, BM25 (query only))"
     assert col["encoded"].splitlines()[0].startswith("bm25: ") and "bm25@query: how to brew tea" in col["encoded"]
-    _, (a,) = explorer.rankings(src, "bm25", [("I am a parent making a warm drink for my young kids in the evening.",
-                                                 "how to brew tea")])
-    _, (b,) = explorer.rankings(src, "bm25@query", [("", "how to brew tea")])
-    corpus = explorer.corpus(src, "bm25")
-    by_either = {d for d, i in corpus.index.items() if a.rank(i) or b.rank(i)}  # BM25 retrieves shared terms only
+    corpus, (a,) = explorer.scores(src, "bm25", [("I am a parent making a warm drink for my young kids in the evening.",
+                                                  "how to brew tea")])
+    _, (b,) = explorer.scores(src, "bm25@query", [("", "how to brew tea")])
+    ranks = [corpus.full_ranks(scores, retrieved) for _, scores, retrieved in (a, b)]  # 0: not retrieved
+    by_either = {d for d, i in corpus.index.items() if ranks[0][i] or ranks[1][i]}  # BM25 retrieves shared terms only
     assert {c["doc_id"] for c in col["ranking"]} == by_either and by_either != set(corpus.doc_ids)
     for card in col["ranking"]:
         i = corpus.index[card["doc_id"]]
-        expected = sum(1 / (60 + r.rank(i)) for r in (a, b) if r.rank(i) is not None)
+        expected = sum(1 / (60 + r[i]) for r in ranks if r[i])
         assert card["score"] == pytest.approx(expected, abs=1e-15)
     scores = {c["doc_id"]: c["score"] for c in col["ranking"]}
     assert [c["doc_id"] for c in col["ranking"]] == ranked(scores)
@@ -119,11 +119,12 @@ def test_service_fusion_equals_cli_fusion(tiny, explorer):
     rid = "rrf(bm25,bm25@query)"
     run = run_instances(build_retrievers(bench, [rid])[rid], bench.instances.values(), depth=None)
     for iid, inst in bench.instances.items():
-        _, (r,) = explorer.rankings(str(tiny), rid, [(inst.instruction, inst.query)])
-        corpus = explorer.corpus(str(tiny), "bm25")
-        assert ranked(run[iid]) == [corpus.doc_ids[i] for i in r.order if r.scores[i] > 0]
+        corpus, ((_, scores, retrieved),) = explorer.scores(str(tiny), rid, [(inst.instruction, inst.query)])
+        assert len(run[iid]) == retrieved
         for d, v in run[iid].items():
-            assert r.scores[corpus.index[d]] == v
+            assert scores[corpus.index[d]] == v
+        col = explorer.rank(str(tiny), iid, None, [rid], 8)["retrievers"][rid]
+        assert [c["doc_id"] for c in col["ranking"]] == ranked(run[iid])
 
 
 def test_sweep_and_scoreboard_take_fusions(tiny, explorer):

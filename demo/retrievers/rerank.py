@@ -124,20 +124,18 @@ class RerankRetriever:
         return [[(d, s[d]) for d in ranked(s)] for s in self.run(pairs, depth)]
 
 
-def rerank_rankings(bench, corpus, firsts: list, ref, pairs) -> list:
-    """The service's full rankings for first>reranker: the first stage's top N reordered by the
-    reranker; the other docs are not retrieved (score -inf, after them)."""
+def rerank_scores(bench, corpus, first: tuple, ref, pair: tuple) -> tuple[str, np.ndarray, int]:
+    """The service's whole-corpus scores for first>reranker: the first stage's top N rescored by
+    the reranker; the other docs are not retrieved (score -inf). `first`: (encoded, scores,
+    retrieved) of the first stage. Returns the same triple."""
     from demo.retrievers.registry import RERANKERS, load_reranker
-    spec = RERANKERS[ref.reranker_id]
-    scorer = load_reranker(ref.reranker_id)
-    out = []
-    for (instruction, query, *_), first in zip(pairs, firsts):
-        text = rerank_query(ref.mode, instruction, query)
-        scores = np.full(len(corpus.doc_ids), -np.inf)
-        if first.empty or not text:
-            out.append(corpus.ranking("", scores, 0))
-            continue
-        top = first.top(spec.depth)
-        scores[top] = scorer.score(text, [doc_text(bench.docs[corpus.doc_ids[i]]) for i in top])
-        out.append(corpus.ranking(f"{first.encoded}\n> {scorer.describe(text)}", scores, len(top)))
-    return out
+    spec, scorer = RERANKERS[ref.reranker_id], load_reranker(ref.reranker_id)
+    first_encoded, first_scores, first_retrieved = first
+    instruction, query, *_ = pair
+    text = rerank_query(ref.mode, instruction, query)
+    scores = np.full(len(corpus.doc_ids), -np.inf)
+    if not first_retrieved or not text:
+        return "", scores, 0
+    top = corpus.head(first_scores, min(spec.depth, first_retrieved))
+    scores[top] = scorer.score(text, [doc_text(bench.docs[corpus.doc_ids[i]]) for i in top])
+    return f"{first_encoded}\n> {scorer.describe(text)}", scores, len(top)

@@ -153,10 +153,9 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks) ->
             msg = render_error(f"The instruction has {len(instruction)} characters; the limit is {MAX_INSTRUCTION_CHARS}.")
             return (msg, "", error_figure("instruction too long"), error_figure(""), error_figure(""), "", state)
         for mid in dict.fromkeys(m for rid in retrievers for m in model_ids(rid)):
-            # build models first, with a progress bar (first use embeds the corpus)
-            progress(0.0, desc=f"loading {mid}")
-            try:
-                explorer.corpus(dataset, mid, lambda d, t, mid=mid: progress(d / max(t, 1), desc=f"embedding corpus for {mid}"))
+            try:  # build models first; the first use loads and embeds, and the bar says how far
+                explorer.corpus(dataset, mid, on_stage=lambda stage, d, t, mid=mid: progress(
+                    d / max(t, 1), desc=f"{stage} {mid}" + (f": {d:,} of {t:,} passages" if stage == "embedding" else "")))
             except UserError:
                 pass  # shown in that retriever's column
         try:

@@ -16,9 +16,11 @@ def build(explorer: Explorer, bar: Bar) -> None:
     def on_scoreboard(dataset, retrievers, k, progress=gr.Progress()):
         if not retrievers:
             return render_error("Select at least one retriever.")
-        progress(0.1, desc="ranking every instance")
+        progress(0.0, desc="ranking every instance")
         try:
-            return render_scoreboard(explorer.scoreboard(dataset, retrievers, k), dataset)
+            board = explorer.scoreboard(dataset, retrievers, k, progress=lambda what, d, t: progress(
+                d / max(t, 1), desc=f"{what}: {d:,} of {t:,}"))
+            return render_scoreboard(board, dataset)
         except UserError as e:
             return render_error(str(e))
 
