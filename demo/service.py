@@ -171,7 +171,8 @@ class Explorer:
     def corpus(self, source: str, model_id: str, progress: Callable[[int, int], None] | None = None,
                on_stage: Stage | None = None) -> Corpus:
         """The model indexed on the dataset, built once. A model that failed stays failed.
-        `on_stage(stage, done, total)` hears "loading" then "embedding" n of N, also while
+        `on_stage(stage, done, total)` hears "loading" then "embedding" (or, for BM25, "indexing")
+        n of N passages, also while
         another caller (e.g. the start-up warm-up) is the one building it."""
         key = (source, model_id)
         with self._locks_lock:  # one lock per (dataset, model): a slow model never blocks the others
@@ -196,15 +197,16 @@ class Explorer:
             self._status[key] = (name, done, total)
             if on_stage:
                 on_stage(name, done, total)
-            if progress and name == "embedding":
+            if progress and name in ("embedding", "indexing"):
                 progress(done, total)
         try:
             bench = self.benchmark(source)
             stage("loading", 0, 1)
             model = load_model(MODELS[model_id], self._embedding_cache())
             docs = list(bench.docs.values())
-            stage("embedding", 0, len(docs))
-            model.index_corpus(docs, lambda d, t: stage("embedding", d, t))
+            work = "indexing" if getattr(model, "lexical", False) else "embedding"
+            stage(work, 0, len(docs))
+            model.index_corpus(docs, lambda d, t: stage(work, d, t))
             self._corpora[key] = Corpus(model, [d.doc_id for d in docs])
         except Exception as e:  # shown in that retriever's column; the others go on
             self._corpora[key] = e if isinstance(e, UserError) else UserError(f"{model_id}: {type(e).__name__}: {e}")

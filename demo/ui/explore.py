@@ -155,7 +155,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks) ->
         for mid in dict.fromkeys(m for rid in retrievers for m in model_ids(rid)):
             try:  # build models first; the first use loads and embeds, and the bar says how far
                 explorer.corpus(dataset, mid, on_stage=lambda stage, d, t, mid=mid: progress(
-                    d / max(t, 1), desc=f"{stage} {mid}" + (f": {d:,} of {t:,} passages" if stage == "embedding" else "")))
+                    d / max(t, 1), desc=f"{stage} {mid}" + (f": {d:,} of {t:,} passages" if stage != "loading" else "")))
             except UserError:
                 pass  # shown in that retriever's column
         try:
