@@ -315,16 +315,26 @@ class Explorer:
                 "siblings": list(bench.siblings(inst.instance_id)), "variants": variants(bench, inst),
                 "unavailable_variants": unavailable_variants()}
 
-    def rank(self, source: str, instance_id: str, instruction: str, retrievers, k=10) -> dict:
-        """Compare retrievers on one instance with an edited instruction (DESIGN §6 /rank)."""
+    def rank(self, source: str, instance_id: str, instruction: str, retrievers, k=10,
+             grade_against: str | None = None) -> dict:
+        """Compare retrievers on one instance with an edited instruction (DESIGN §6 /rank).
+
+        Grading follows the text (DESIGN §1): when the editor holds another instance's own
+        instruction, the view is graded against THAT instance's target, and `lost_target` says
+        where this instance's target went (p-MRR). `grade_against` (an instance of the same base
+        query) chooses the target for any text; None means: follow the text, else this instance."""
         k = self._check(instruction, k)
         bench = self.benchmark(source)
         inst = self._instance(bench, instance_id)
         ids = parse_retriever_list(retrievers)
         edited = split_variant(instruction if instruction is not None else inst.instruction, inst.query)
         group = [bench.instances[i] for i in bench.groups[inst.query_id]]
-        siblings = set(bench.siblings(inst.instance_id))
-        lost = _relevance_lost(bench, inst, edited)
+        graded = _graded_instance(bench, inst, edited, grade_against)
+        owners = {t: (g.persona or g.instance_id) for g in group if g is not graded for t in g.targets}
+        owners = {t: name for t, name in owners.items() if graded.qrels.get(t, 0) <= 0}
+        chosen = bool(grade_against) and graded is not inst
+        lost = _relevance_lost(bench, inst, edited) if graded is inst else \
+            f"text graded against {graded.instance_id}" if chosen else f"another user's instruction ({graded.instance_id})"
         out, rob, rob_orig, errors = {}, {}, {}, {}
         for rid in ids:
             try:
@@ -340,28 +350,34 @@ class Explorer:
                 out[rid] = {"error": str(e), "label": _label(rid)}
                 continue
             group_ndcg = {g.instance_id: _ndcg(corpus, g, r, k) for g, r in zip(group, originals)}
-            ndcg = _ndcg(corpus, inst, new, k)
+            ndcg = _ndcg(corpus, graded, new, k)
             rob_orig[rid] = robustness(group_ndcg, {inst.query_id: group_ndcg})
-            rob[rid] = robustness({**group_ndcg, inst.instance_id: ndcg}, {inst.query_id: group_ndcg})
+            rob[rid] = robustness({**group_ndcg, graded.instance_id: ndcg}, {inst.query_id: group_ndcg})
             out[rid] = {
                 "label": _label(rid), "encoded": new.encoded, "original_encoded": orig.encoded,
-                "ranking": [_card(corpus, new, orig, i, inst, siblings) for i in new.top(k)],
-                "target_rank": _target_rank(corpus, inst, new), "ndcg": ndcg,
-                "original_target_rank": _target_rank(corpus, inst, orig), "original_ndcg": group_ndcg[inst.instance_id],
+                "ranking": [_card(corpus, new, orig, i, graded, owners) for i in new.top(k)],
+                "target_rank": _target_rank(corpus, graded, new), "ndcg": ndcg,
+                # the graded target under this instance's original instruction: where it came from
+                "original_target_rank": _target_rank(corpus, graded, orig),
+                "original_ndcg": _ndcg(corpus, graded, orig, k),
                 "original_top": [corpus.doc_ids[i] for i in orig.top(k)],
             }
-            if lost:  # FollowIR: the target lost its relevance under this instruction; it should move down
+            if lost:  # FollowIR: this instance's target lost its relevance under this text; it should move down
                 # a doc outside a retrieved list takes rank len(list) + 1 (DESIGN §4)
-                old_rank = out[rid]["original_target_rank"] or orig.retrieved + 1
-                new_rank = out[rid]["target_rank"] or new.retrieved + 1
+                old_rank = _target_rank(corpus, inst, orig) or orig.retrieved + 1
+                new_rank = _target_rank(corpus, inst, new) or new.retrieved + 1
                 out[rid]["p_mrr"] = pairwise_mrr(old_rank, new_rank)
+                out[rid]["lost_target"] = {"doc_ids": list(inst.targets), "original_rank": old_rank, "rank": new_rank,
+                                           "regraded": graded is not inst}
+        changed = edited != (inst.instruction, inst.query, False)
         return {"instance_id": inst.instance_id, "query_id": inst.query_id, "k": k, "retrievers": out,
-                "relevance_lost": lost,
+                "relevance_lost": lost, "graded_against": graded.instance_id,
+                "graded_persona": graded.persona,
                 "robustness": rob, "original_robustness": rob_orig, "errors": errors,
-                "summary": summarize(out, edited != (inst.instruction, inst.query, False))}
+                "summary": _graded_note(inst, graded, chosen) + summarize(out, changed)}
 
     def sweep(self, source: str, query_id: str, retrievers, k=10, instance_id: str | None = None,
-              instruction: str | None = None) -> dict:
+              instruction: str | None = None, grade_against: str | None = None) -> dict:
         """Every variant of one base query through every retriever (DESIGN §6 /sweep): the
         query's instructions, the dataset's paraphrases, the perturbations of one instance
         (`instance_id`, else the one with paraphrases) and, if given, the edited instruction."""
@@ -387,8 +403,10 @@ class Explorer:
         for v in perturbations(bench, pivot):
             rows.append(({**v, "instance_id": pivot.instance_id}, pivot, split_variant(v["text"], pivot.query)))
         if instruction is not None:
-            rows.append(({"kind": "edit", "label": "your edit", "instance_id": pivot.instance_id, "text": instruction},
-                         pivot, split_variant(instruction, pivot.query)))
+            edit = split_variant(instruction, pivot.query)
+            graded = _graded_instance(bench, pivot, edit, grade_against)
+            rows.append(({"kind": "edit", "label": "your edit", "instance_id": graded.instance_id, "text": instruction},
+                         graded, edit))
         result = {}
         for rid in ids:
             try:
@@ -518,6 +536,31 @@ def _write_table(path: Path, table: dict[str, float]) -> None:
         log.warning("cannot store table %s: %s", path, e)
 
 
+def _graded_instance(bench: Benchmark, inst: Instance, edited: tuple, grade_against: str | None) -> Instance:
+    """Whose target the text asks for: the chosen instance of the same base query, else the
+    instance whose own instruction the editor holds, else this one."""
+    if grade_against:
+        chosen = bench.instances.get(str(grade_against).strip())
+        if chosen is None or chosen.query_id != inst.query_id:
+            raise UserError(f"cannot grade against {grade_against!r}: not an instance of base query {inst.query_id!r}")
+        return chosen
+    instruction, query, query_first = edited
+    if query_first or query != inst.query or instruction == inst.instruction:
+        return inst
+    for iid in bench.groups[inst.query_id]:
+        if bench.instances[iid].instruction == instruction:
+            return bench.instances[iid]
+    return inst
+
+
+def _graded_note(inst: Instance, graded: Instance, chosen: bool) -> str:
+    if graded is inst:
+        return ""
+    who = graded.instance_id + (f" ({graded.persona})" if graded.persona else "")
+    why = "as chosen" if chosen else "whose instruction the editor holds"
+    return f"Graded against the target of {who}, {why}. "
+
+
 def _relevance_lost(bench: Benchmark, inst: Instance, edited: tuple) -> str | None:
     """Why the instance's target is no longer relevant under the edited instruction, if it is
     another user's instruction (same query) or another query's (the swap): then p-MRR applies."""
@@ -551,11 +594,12 @@ def _target_rank(corpus: Corpus, inst: Instance, r: Ranking) -> int | None:
     return min(ranks) if ranks else None
 
 
-def _card(corpus: Corpus, new: Ranking, orig: Ranking, i: int, inst: Instance, siblings: set) -> dict:
+def _card(corpus: Corpus, new: Ranking, orig: Ranking, i: int, inst: Instance, owners: dict[str, str]) -> dict:
+    """One result; `owners` maps each sibling target to its user (persona, else instance id)."""
     doc = corpus.doc_ids[i]
     return {"doc_id": doc, "score": new.score(i), "rank": new.rank(i),
             "shift": rank_shift(orig.rank(i), new.rank(i)), "original_rank": orig.rank(i),
-            "is_target": inst.qrels.get(doc, 0) > 0, "is_sibling": doc in siblings}
+            "is_target": inst.qrels.get(doc, 0) > 0, "is_sibling": doc in owners, "sibling_of": owners.get(doc)}
 
 
 def _at(rank: int | None) -> str:
@@ -576,6 +620,10 @@ def summarize(results: dict, changed: bool) -> str:
         old, new = r["original_target_rank"], r["target_rank"]
         ignores = rid.endswith("@query")
         pm = f" (p-MRR {100 * r['p_mrr']:+.0f})" if "p_mrr" in r else ""
+        gone = r.get("lost_target")
+        if gone and gone["regraded"]:  # the target above is another user's; say where this one's went
+            moved = gone["original_rank"] != gone["rank"]
+            pm = f" (old target #{gone['original_rank']} → #{gone['rank']}, p-MRR {100 * r['p_mrr']:+.0f})" if moved else ""
         if new is None and not r["encoded"].strip():
             parts.append(f"{rid}: nothing to encode, nothing retrieved (target was {_at(old)})")
         elif old == new is None:

@@ -37,7 +37,7 @@ def docs():
 @pytest.fixture
 def result():
     return {"instance_id": "i_1", "k": 5, "summary": f"bm25: <b>rose</b> {XSS_INSTRUCTION}", "retrievers": {
-        "bm25": column([card("t1", 1, 3, is_target=True), card("s1", 2, 9, is_sibling=True),
+        "bm25": column([card("t1", 1, 3, is_target=True), {**card("s1", 2, 9, is_sibling=True), "sibling_of": "teacher <b>"},
                         card("o1", 3, 1), card("o2", 4, 2), card("o3", 5, 5)],
                        target_rank=1, original_target_rank=3, encoded=f"{XSS_INSTRUCTION} [SEP] wine cabinets"),
         "bm25@query": column([card("o3", 1, 1)], target_rank=12, original_target_rank=12, label="BM25 (query only)"),
@@ -74,18 +74,29 @@ def test_one_column_per_retriever_with_data_retriever(result, docs):
 
 def test_target_and_sibling_badges(result, docs):
     html = render_rankings(result, docs, "wine cabinets", "my instruction")
-    cards = dict(re.findall(r'<div class="card[^"]*" data-doc="([^"]+)">(.*?)</details></div>', html))
-    assert ">TARGET<" in cards["t1"] and ">SIBLING<" not in cards["t1"]
-    assert ">SIBLING<" in cards["s1"] and ">TARGET<" not in cards["s1"]
-    assert ">TARGET<" not in cards["o1"] and ">SIBLING<" not in cards["o1"]
-    assert html.count(">TARGET<") == 1 and html.count(">SIBLING<") == 1
+    cards = dict(re.findall(r'<div class="card[^"]*" data-doc="([^"]+)"[^>]*>(.*?)</details></div>', html))
+    assert ">TARGET<" in cards["t1"] and ">SIBLING" not in cards["t1"]
+    assert ">SIBLING · teacher &lt;b&gt;<" in cards["s1"] and ">TARGET<" not in cards["s1"]  # names its user, escaped
+    assert ">TARGET<" not in cards["o1"] and ">SIBLING" not in cards["o1"]
+    assert html.count(">TARGET<") == 1 and html.count(">SIBLING") == 1
     assert 'class="card is-target" data-doc="t1"' in html and 'class="card is-sibling" data-doc="s1"' in html
+
+
+def test_one_tab_stop_per_column_and_no_tab_stop_per_passage_toggle(result, docs):
+    html = render_rankings(result, docs, "wine cabinets", "my instruction")
+    assert html.count('tabindex="0"') == 2  # the first card of each of the two ranked columns
+    assert html.count('<summary tabindex="-1">full passage</summary>') == 6
+
+
+def test_columns_share_rows_so_headers_and_ranks_line_up(result, docs):
+    html = render_rankings(result, docs, "wine cabinets", "my instruction")
+    assert 'class="columns" style="--rows:8"' in html  # head, encoded text, 5 cards, the line below
+    assert re.findall(r'data-goto="(col-\d)"', html) == ["col-0", "col-1", "col-2"]  # the phone's column buttons
 
 
 @pytest.mark.parametrize("rank, original, k, cls, text", [
     (1, 3, 5, "up", "↑2"),
     (4, 2, 5, "down", "↓2"),
-    (5, 5, 5, "same", "="),
     (2, 9, 5, "new", "new"),  # was below the top k
     (2, 6, 5, "new", "new"),
     (2, 5, 5, "up", "↑3"),  # was at k: not new
@@ -93,13 +104,17 @@ def test_target_and_sibling_badges(result, docs):
 def test_shift_badges(rank, original, k, cls, text):
     html = shift_badge(card("d", rank, original), k)
     assert re.fullmatch(rf'<span class="shift {cls}"[^>]*>{re.escape(text)}</span>', html), html
-    assert f"#{original}" in html or cls == "same"  # the tooltip says where it was
+    assert f"#{original}" in html  # the tooltip says where it was
+
+
+def test_no_shift_badge_when_nothing_moved():
+    assert shift_badge(card("d", 5, 5), 5) == ""
 
 
 def test_shift_badges_in_the_rendered_column(result, docs):
     html = render_rankings(result, docs, "wine cabinets", "my instruction")
     marks = re.findall(r'<span class="shift (\w+)"[^>]*>([^<]*)</span>', html)
-    assert marks == [("up", "↑2"), ("new", "new"), ("down", "↓2"), ("down", "↓2"), ("same", "="), ("same", "=")]
+    assert marks == [("up", "↑2"), ("new", "new"), ("down", "↓2"), ("down", "↓2")]  # o3 and bm25@query's card stayed
 
 
 def test_highlight_marks_query_and_instruction_terms():
@@ -119,7 +134,7 @@ def test_rendered_snippets_highlight_terms_of_this_query_and_instruction(result,
 
 def test_error_column_for_a_failed_retriever(result, docs):
     html = render_rankings(result, docs, "wine cabinets", "x")
-    col = re.search(r'<div class="col error" data-retriever="gtr-t5-base">(.*?)</div></div>', html).group(1)
+    col = re.search(r'<section class="col error" id="col-2" data-retriever="gtr-t5-base">(.*?)</section>', html).group(1)
     assert "gtr-t5-base unavailable: offline &lt;not cached&gt;" in col
     assert 'class="col-error"' in col and "card" not in col
 

@@ -182,10 +182,11 @@ def test_query_mode_rankings_do_not_depend_on_the_instruction(ex, bench, iid):
     for rid in ("bm25@query", "minilm@query"):
         cols = [one(ex, iid, t, rid, k=25) for t in texts]
         first = cols[0]
-        for col in cols[1:]:
+        for text, col in zip(texts[1:], cols[1:]):
             assert [(c["doc_id"], c["score"], c["rank"]) for c in col["ranking"]] == \
                    [(c["doc_id"], c["score"], c["rank"]) for c in first["ranking"]]
-            assert col["target_rank"] == first["target_rank"] and col["ndcg"] == first["ndcg"]
+            if text != other.instruction:  # that text is graded against the other user's target (issue 11)
+                assert col["target_rank"] == first["target_rank"] and col["ndcg"] == first["ndcg"]
             assert col["encoded"] == inst.query
     # ...while the full-mode column does change (the comparison above is not vacuous)
     full = [one(ex, iid, t, "bm25", k=25) for t in texts[:3]]
@@ -355,10 +356,48 @@ def test_p_mrr_appears_when_the_editor_holds_another_users_instruction(ex, bench
     other = next(i for i in bench.groups["404"] if i != iid)
     r = ex.rank(SRC, iid, bench.instances[other].instruction, ["bm25", "minilm@query"], 10)
     assert r["relevance_lost"] == f"another user's instruction ({other})"
-    for rid, col in r["retrievers"].items():
-        assert col["p_mrr"] == pytest.approx(pairwise_mrr(col["original_target_rank"], col["target_rank"]))
+    for rid, col in r["retrievers"].items():  # p-MRR is about this instance's own target, which lost relevance
+        gone = col["lost_target"]
+        assert gone["doc_ids"] == list(bench.instances[iid].targets)
+        assert col["p_mrr"] == pytest.approx(pairwise_mrr(gone["original_rank"], gone["rank"]))
     assert r["retrievers"]["minilm@query"]["p_mrr"] == 0  # it cannot react to the instruction
     assert "p-MRR" in r["summary"]
+
+
+def test_grading_follows_the_text_to_the_other_users_target(ex, bench):
+    """Another user's instruction in the editor asks for that user's target: badges, nDCG,
+    target rank and Robustness grade against it (DESIGN §1, issue 11)."""
+    iid = "404_3"
+    other = next(i for i in bench.groups["404"] if i != iid)
+    them, me = bench.instances[other], bench.instances[iid]
+    r = ex.rank(SRC, iid, them.instruction, ["bm25", "minilm"], 10)
+    assert r["graded_against"] == other
+    assert r["summary"].startswith(f"Graded against the target of {other}")
+    own = ex.rank(SRC, other, None, ["bm25", "minilm"], 10)  # the other instance, its own instruction
+    for rid in ("bm25", "minilm"):
+        col, mine = r["retrievers"][rid], own["retrievers"][rid]
+        assert col["target_rank"] == mine["target_rank"] and col["ndcg"] == pytest.approx(mine["ndcg"])
+        assert [c["doc_id"] for c in col["ranking"] if c["is_target"]] == \
+            [c["doc_id"] for c in col["ranking"] if c["doc_id"] in them.targets]
+        for c in col["ranking"]:  # this instance's target is now a sibling, named after its user
+            if c["doc_id"] in me.targets:
+                assert c["is_sibling"] and not c["is_target"] and c["sibling_of"] == (me.persona or iid)
+        assert r["robustness"][rid] == pytest.approx(r["original_robustness"][rid])  # that user's own text
+
+
+def test_free_text_grades_against_the_chosen_instance(ex, bench):
+    iid = "404_3"
+    other = next(i for i in bench.groups["404"] if i != iid)
+    text = "Short answer please."
+    default = ex.rank(SRC, iid, text, ["bm25"], 10)
+    chosen = ex.rank(SRC, iid, text, ["bm25"], 10, grade_against=other)
+    assert default["graded_against"] == iid and not default["summary"].startswith("Graded")
+    assert chosen["graded_against"] == other and "as chosen" in chosen["summary"]
+    assert chosen["retrievers"]["bm25"]["encoded"] == default["retrievers"]["bm25"]["encoded"]  # same ranking
+    assert [c["is_target"] for c in chosen["retrievers"]["bm25"]["ranking"]] == \
+        [c["doc_id"] in bench.instances[other].targets for c in chosen["retrievers"]["bm25"]["ranking"]]
+    with pytest.raises(UserError, match="cannot grade against"):
+        ex.rank(SRC, iid, text, ["bm25"], 10, grade_against="101_1")  # another base query
 
 
 def test_no_p_mrr_for_an_ordinary_edit(ex, bench):

@@ -12,13 +12,24 @@ from demo.data.wordnet import warm_up
 from demo.errors import UserError
 from demo.service import Explorer
 from demo.ui import explore, inspect_tab, scoreboard_tab
-from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, build_bar, retriever_choices  # noqa: F401 (re-exported)
-from demo.ui.layout import CSS, EXPLAINER, HEADER, HOVER_JS
+from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, build_bar, retriever_choices, unavailable_models  # noqa: F401
+from demo.ui.layout import CSS, EXPLAINER, HEADER, PAGE_JS
+
+
+PRIVATE = dict(api_visibility="private")
 
 
 def launch_kwargs() -> dict:
     """What Gradio 6 takes at launch() rather than Blocks()."""
-    return {"css": CSS, "head": HOVER_JS, "theme": gr.themes.Soft()}
+    return {"css": CSS, "head": PAGE_JS, "theme": theme()}
+
+
+def theme() -> gr.themes.Base:
+    """Soft, tightened so the results fit above the fold; label text darkened to >= 4.5:1."""
+    return gr.themes.Soft(spacing_size="sm").set(
+        block_title_text_color="*primary_700", block_label_text_color="*primary_700",
+        block_title_text_size="*text_sm", block_label_text_size="*text_sm", block_title_padding="1px 6px",
+        layout_gap="8px", block_padding="6px 8px")
 
 
 def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -> gr.Blocks:
@@ -48,15 +59,24 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         return _api(explorer.explain, dataset, instance_id, instruction, retriever, doc_id)
 
     with gr.Blocks(title="InstructIR Explorer", fill_width=True) as app:
-        gr.HTML(HEADER)
+        with gr.Row(equal_height=False, elem_id="header-row"):
+            with gr.Column(scale=4):
+                gr.HTML(HEADER)
+            with gr.Column(scale=1, min_width=240):
+                unavailable_models()
         bar = build_bar(default_dataset)
+        tab_state = gr.State("explore")
         with gr.Tabs(elem_id="tabs") as tabs:
-            with gr.Tab("Explore", id="explore", elem_id="tab-explore"):
-                view = explore.build(explorer, bar, default_dataset, app)
-            with gr.Tab("Scoreboard", id="scoreboard", elem_id="tab-scoreboard"):
+            with gr.Tab("Explore", id="explore", elem_id="tab-explore") as explore_tab:
+                view = explore.build(explorer, bar, default_dataset, app, tabs, tab_state)
+            with gr.Tab("Scoreboard", id="scoreboard", elem_id="tab-scoreboard") as board_tab:
                 scoreboard_tab.build(explorer, bar)
-            with gr.Tab("Inspect", id="inspect", elem_id="tab-inspect"):
+            with gr.Tab("Inspect", id="inspect", elem_id="tab-inspect") as inspect_tab_:
                 inspect_tab.build(explorer, bar, view, tabs)
+        for tab, name in ((explore_tab, "explore"), (board_tab, "scoreboard"), (inspect_tab_, "inspect")):
+            # the link names the tab on screen
+            tab.select(lambda name=name: name, None, tab_state, **PRIVATE).then(
+                view.make_link, view.link_inputs, view.link, **PRIVATE)
         with gr.Accordion("What the numbers mean", open=False, elem_id="explainer"):
             gr.Markdown(EXPLAINER)
 

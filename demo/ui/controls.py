@@ -63,23 +63,30 @@ class Bar:
     order: gr.Dropdown
     random_btn: gr.Button
     instance: gr.Dropdown
-    retrievers: gr.CheckboxGroup
-    k: gr.Slider
+    retrievers: gr.Dropdown
+    k: gr.Number
 
 
 def build_bar(default_dataset: str) -> Bar:
+    """One compact row (it wraps on narrow screens), so the editor, the summary and the top of
+    the columns fit a 1440x900 screen."""
     with gr.Row(equal_height=False, elem_id="picker-bar"):
         dataset = gr.Dropdown(choices=["demo", *configured_datasets()], value=default_dataset,
-                              allow_custom_value=True, label="Dataset", elem_id="dataset", scale=2,
-                              info="demo, a folder in the release layout, or hf:owner/name")
-        query = gr.Dropdown(label="Base query (type to search)", filterable=True, elem_id="query", scale=5)
-        with gr.Column(scale=2, min_width=180):
-            order = gr.Dropdown(choices=ORDERS, value=ORDERS[0], label="Order queries by", elem_id="order")
-            random_btn = gr.Button("Random query", elem_id="random", size="sm")
-        instance = gr.Dropdown(label="Instance (whose instruction)", elem_id="instance", scale=3)
-        with gr.Column(scale=3):
-            retrievers = gr.CheckboxGroup(choices=retriever_choices(), value=[], label="Retrievers",
-                                          elem_id="retrievers")
-            gr.HTML(render_unavailable(model_choices() + reranker_choices()), elem_id="unavailable")
-            k = gr.Slider(1, 50, value=10, step=1, label="k (cut-off for the columns and nDCG@k)", elem_id="k")
+                              allow_custom_value=True, label="Dataset",
+                              elem_id="dataset", scale=2, min_width=150)
+        query = gr.Dropdown(label="Base query (type to search)", filterable=True, elem_id="query", scale=4,
+                            min_width=200)
+        order = gr.Dropdown(choices=ORDERS, value=ORDERS[0], label="Order", elem_id="order", scale=2,
+                            min_width=150)
+        random_btn = gr.Button("Random", elem_id="random", size="sm", scale=0, min_width=70)
+        instance = gr.Dropdown(label="Instance (user)", elem_id="instance", scale=3, min_width=180)
+        retrievers = gr.Dropdown(choices=retriever_choices(), value=[], multiselect=True, label="Retrievers",
+                                 elem_id="retrievers", scale=5, min_width=260)
+        k = gr.Number(value=10, minimum=1, maximum=50, precision=0, step=1, label="k", elem_id="k",
+                      scale=0, min_width=80)
     return Bar(dataset, query, order, random_btn, instance, retrievers, k)
+
+
+def unavailable_models() -> None:
+    """Registry models that cannot load here, listed with why (a line under the header)."""
+    gr.HTML(render_unavailable(model_choices() + reranker_choices()), elem_id="unavailable")

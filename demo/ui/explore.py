@@ -1,8 +1,10 @@
 """The Explore tab: the instruction editor, the variant picker, the summary, one ranking column
-per retriever and the plots, plus the handlers of the shared picker bar (query, instance,
-dataset), which all lead to this view.
+per retriever and the plots beside them, plus the handlers of the shared picker bar (query,
+instance, dataset), which all lead to this view.
 
-Thin handlers over demo.service.Explorer; per-session state lives in gr.State."""
+Thin handlers over demo.service.Explorer; per-session state lives in gr.State. A refresh is two
+steps: the columns and the summary first, then the sweep and the plots, which a newer edit
+makes stale (they are skipped when the editor has moved on; the next refresh draws them)."""
 from __future__ import annotations
 
 import random
@@ -14,6 +16,7 @@ from typing import Callable
 
 import gradio as gr
 
+from demo import plots
 from demo.data.variants import PARAPHRASE_MODEL_REASON
 from demo.data.wordnet import unavailable_reason
 from demo.errors import UserError
@@ -25,6 +28,10 @@ from demo.ui.layout import COPY_LINK_JS
 from demo.ui.render import render_error, render_rankings, render_summary
 
 PRIVATE = dict(api_visibility="private")
+AUTO = "auto"  # grade against: follow the text
+ORDER_KEYS = {ORDERS[0]: None, ORDERS[1]: "robustness", ORDERS[2]: "disagreement"}
+TABS = ("explore", "scoreboard", "inspect")
+MAX_K = 50
 
 
 def variant_info() -> str:
@@ -42,6 +49,9 @@ class Explore:
     live: dict
     pick: Callable  # (dataset, query_id, instance_id, order, retrievers) -> updates for `picks`
     refresh: Callable
+    make_link: Callable
+    link_inputs: list
+    link: gr.Textbox
 
 
 def query_html(info: dict) -> str:
@@ -50,7 +60,18 @@ def query_html(info: dict) -> str:
             f' · {len(info["siblings"])} siblings</div>')
 
 
-def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks) -> Explore:
+def notice(lines: list[str]) -> str:
+    return "".join(f'<div class="app-notice">{escape(x)}</div>' for x in lines)
+
+
+def _text(name: str, *args) -> str:
+    """The plot's plain-text summary (demo.plots), escaped; empty where the builder has none."""
+    fn = getattr(plots, name, None)
+    return f'<p class="plot-note">{escape(fn(*args))}</p>' if fn else ""
+
+
+def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, tabs: gr.Tabs,
+          tab_state: gr.State) -> Explore:
     valid_ids = {v for _, v in retriever_choices()}
 
     # ---- pure-ish helpers the handlers share ----------------------------------------------
@@ -78,29 +99,68 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks) ->
             instance_id = members[0]
         info = explorer.instance(dataset, instance_id)
         text = info["instruction"] if instruction is None else instruction
-        inst_choices = [(f"{iid} · {bench.instances[iid].persona or 'user ' + iid.rpartition('_')[2]}", iid)
-                        for iid in members]
+        people = [(f"{iid} · {bench.instances[iid].persona or 'user ' + iid.rpartition('_')[2]}", iid) for iid in members]
         var_choices = [(f"{v['label']}", str(i)) for i, v in enumerate(info["variants"])]
+        shown_variant = next((str(i) for i, v in enumerate(info["variants"]) if v["text"] == text and
+                              text != info["instruction"]), None)
         state = {"dataset": dataset, "instance": info}
         return (gr.update(choices=query_choices(dataset, order, retrievers), value=query_id),
-                gr.update(choices=inst_choices, value=instance_id),
-                gr.update(choices=var_choices, value=None),
-                text, query_html(info), state, "")
+                gr.update(choices=people, value=instance_id),
+                gr.update(choices=var_choices, value=shown_variant),
+                text, query_html(info), state, "",
+                gr.update(choices=[("follow the text", AUTO)] + people, value=AUTO))
+
+    def graded(grade):
+        return None if not grade or grade == AUTO else grade
 
     # ---- handlers --------------------------------------------------------------------------
     def on_load(request: gr.Request):
+        """Restore a deep link; every part that cannot be restored is said on the page."""
         params = dict(request.query_params) if request is not None else {}
+        problems = []
         dataset = params.get("dataset") or default_dataset
-        rids = [r for r in split_retrievers(params.get("retrievers") or "") if r in valid_ids] or \
-               [r for r in DEFAULT_RETRIEVERS if r in valid_ids]
+        asked = [r for r in split_retrievers(params.get("retrievers") or "") if r]
+        rids = [r for r in asked if r in valid_ids]
+        problems += [f"Unknown retriever {r!r} left out." for r in asked if r not in valid_ids]
+        rids = rids or [r for r in DEFAULT_RETRIEVERS if r in valid_ids]
+        k = 10
+        if params.get("k"):
+            try:
+                k = int(params["k"])
+                if not 1 <= k <= MAX_K:
+                    raise ValueError
+            except ValueError:
+                problems.append(f"k={params['k']!r} is not a whole number from 1 to {MAX_K}; using 10.")
+                k = 10
+        order = next((o for o, key in ORDER_KEYS.items() if key == params.get("order")), None)
+        if order is None:
+            problems.append(f"Unknown query order {params['order']!r}; using dataset order.")
+        order = order or ORDERS[0]
+        tab = params.get("tab") or "explore"
+        if tab not in TABS:
+            problems.append(f"Unknown tab {tab!r}; showing Explore.")
+            tab = "explore"
         try:
-            picks = select(dataset, None, params.get("instance"), params.get("instruction"), ORDERS[0], rids)
+            bench = explorer.benchmark(dataset)
+            iid = params.get("instance")
+            if iid and iid not in bench.instances:
+                problems.append(f"Instance {iid!r} is not in {dataset}; showing the first instance instead.")
+                iid = None
+            picks = select(dataset, None, iid, params.get("instruction") if iid else None, order, rids)
         except UserError as e:
+            problems.append(f"Could not open dataset {dataset!r}: {e}. Showing {default_dataset!r}.")
             dataset = default_dataset
-            picks = select(dataset, None, None, None, ORDERS[0], rids)
-            # in the query panel: the refresh that follows rewrites the summary, and the message would vanish
-            picks = picks[:4] + (render_error(f"Could not open the link: {e}") + picks[4],) + picks[5:]
-        return (dataset, gr.update(value=rids)) + picks
+            picks = select(dataset, None, None, None, order, rids)
+        grade = params.get("grade")
+        if grade:
+            members = [v for _, v in picks[7]["choices"]]
+            if grade in members:
+                picks = picks[:7] + (gr.update(choices=picks[7]["choices"], value=grade),)
+            else:
+                problems.append(f"Cannot grade against {grade!r}: not an instance of this query; following the text.")
+        # in the query panel: the refresh that follows rewrites the summary, and the message would vanish
+        picks = picks[:4] + (notice(problems) + picks[4],) + picks[5:]
+        return (dataset, gr.update(value=rids), k, order) + picks + (gr.Tabs(selected=tab), tab)
 
     def on_dataset(dataset, order, retrievers, state):
         """Open another dataset; one that cannot load says why and the current view stays."""
@@ -111,13 +171,13 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks) ->
             info = (state or {}).get("instance")
             message = render_error(f"Cannot open dataset {dataset!r}: {e}. Still showing {previous!r}.")
             return (previous,) + (gr.update(),) * 4 + (message + (query_html(info) if info else ""),) + \
-                (gr.update(), gr.update())
+                (gr.update(),) * 3
 
     def on_pick(dataset, query_id, instance_id, order, retrievers):
         try:
             return select(dataset, query_id, instance_id, None, order, retrievers)
         except UserError as e:
-            return (gr.update(),) * 6 + (render_error(str(e)),)
+            return (gr.update(),) * 6 + (render_error(str(e)), gr.update())
 
     def on_random(dataset, order, retrievers):
         bench = explorer.benchmark(dataset)
@@ -136,22 +196,29 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks) ->
         return variants[int(choice)]["text"]
 
     def on_reset(state):
-        return (state or {}).get("instance", {}).get("instruction", "")
+        return (state or {}).get("instance", {}).get("instruction", ""), None
 
-    def refresh(dataset, instruction, retrievers, k, state, progress=gr.Progress()):
+    def make_link(dataset, order, instruction, retrievers, k, grade, tab, state):
         info = (state or {}).get("instance")
-        shown = [dataset, (info or {}).get("instance_id"), instruction, list(retrievers or []), k]
+        if not info:
+            return ""
+        return deep_link(dataset, info["instance_id"], instruction, info["instruction"], list(retrievers or []),
+                         k, ORDER_KEYS.get(order), tab, graded(grade))
+
+    def refresh(dataset, instruction, retrievers, k, grade, order, tab, state, progress=gr.Progress()):
+        """Step 1 of a refresh: the columns, the summary and the link."""
+        info = (state or {}).get("instance")
+        shown = [dataset, (info or {}).get("instance_id"), instruction, list(retrievers or []), k, grade]
         if info and (state or {}).get("shown") == shown:
             # blur after an edit, or a pick that also changed the editor: this view is on screen already
-            return (gr.update(),) * 6 + (state,)
+            return (gr.update(),) * 3 + (state,)
         if not info:
-            return ("", "", error_figure("no instance selected"), error_figure(""), error_figure(""), "", state)
+            return ("", "", "", state)
         if not retrievers:
-            msg = render_error("Select at least one retriever.")
-            return (msg, "", error_figure("no retriever selected"), error_figure(""), error_figure(""), "", state)
+            return (render_error("Select at least one retriever."), "", gr.update(), state)
         if len(instruction or "") > MAX_INSTRUCTION_CHARS:
             msg = render_error(f"The instruction has {len(instruction)} characters; the limit is {MAX_INSTRUCTION_CHARS}.")
-            return (msg, "", error_figure("instruction too long"), error_figure(""), error_figure(""), "", state)
+            return (msg, "", gr.update(), state)
         for mid in dict.fromkeys(m for rid in retrievers for m in model_ids(rid)):
             try:  # build models first; the first use loads and embeds, and the bar says how far
                 explorer.corpus(dataset, mid, on_stage=lambda stage, d, t, mid=mid: progress(
@@ -159,17 +226,35 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks) ->
             except UserError:
                 pass  # shown in that retriever's column
         try:
-            result = explorer.rank(dataset, info["instance_id"], instruction, retrievers, k)
-            sweep = explorer.sweep(dataset, info["query_id"], retrievers, k, info["instance_id"], instruction)
+            result = explorer.rank(dataset, info["instance_id"], instruction, retrievers, k, graded(grade))
         except UserError as e:
-            return (render_error(str(e)), "", error_figure(str(e)), error_figure(""), error_figure(""), "", state)
+            return (render_error(str(e)), "", gr.update(), state)
         bench = explorer.benchmark(dataset)
         html = render_rankings(result, bench.docs, info["query"], instruction)
-        link = deep_link(dataset, info["instance_id"], instruction, info["instruction"], retrievers)
+        link = make_link(dataset, order, instruction, retrievers, k, grade, tab, state)
         new_state = {**state, "result": result, "instruction": instruction, "shown": shown}
-        focus = next((r for r in retrievers if "@" not in r and r != "bm25"), retrievers[0])
-        return (html, render_summary(result), robustness_figure(result), rank_shift_figure(result, focus),
-                sweep_figure(sweep), link, new_state)
+        return (html, render_summary(result), link, new_state)
+
+    def replot(dataset, instruction, retrievers, k, grade, focus, state):
+        """Step 2: the sweep and the three plots with their text, unless the editor moved on."""
+        info, result = (state or {}).get("instance"), (state or {}).get("result")
+        shown = [dataset, (info or {}).get("instance_id"), instruction, list(retrievers or []), k, grade]
+        if not info or not result or state.get("shown") != shown:
+            return (gr.update(),) * 7 + (state,)  # stale: a newer refresh is on its way
+        rids = list(result["retrievers"])
+        focus = focus if focus in rids else next((r for r in rids if "@" not in r and r != "bm25"), rids[0])
+        if state.get("plotted") == shown + [focus]:
+            return (gr.update(),) * 7 + (state,)
+        try:
+            sweep = explorer.sweep(dataset, info["query_id"], retrievers, k, info["instance_id"], instruction,
+                                   graded(grade))
+            sweep_fig, sweep_text = sweep_figure(sweep), _text("sweep_summary", sweep)
+        except UserError as e:
+            sweep_fig, sweep_text = error_figure(str(e)), ""
+        return (robustness_figure(result), _text("robustness_summary", result),
+                gr.update(choices=rids, value=focus), rank_shift_figure(result, focus),
+                _text("rank_shift_summary", result, focus), sweep_fig, sweep_text,
+                {**state, "plotted": shown + [focus]})
 
     def on_export(state):
         result = (state or {}).get("result")
@@ -188,51 +273,75 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks) ->
 
     # ---- layout ---------------------------------------------------------------------------------
     state = gr.State({})
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=5):
-            instruction = gr.Textbox(label="Instruction — edit it and the rankings follow", lines=3, max_lines=8,
+    with gr.Row(equal_height=False, elem_id="editor-row"):
+        with gr.Column(scale=6, min_width=320):
+            instruction = gr.Textbox(label="Instruction: edit it and the rankings follow", lines=3, max_lines=8,
                                      elem_id="instruction")
             qinfo = gr.HTML(elem_id="query-info")
-        with gr.Column(scale=3):
+        with gr.Column(scale=3, min_width=280):
             variant = gr.Dropdown(label="Try a variant: other users, paraphrases, perturbations",
-                                  info=variant_info(), elem_id="variant")
-            reset = gr.Button("↺ Reset to original", elem_id="reset", size="sm")
+                                  elem_id="variant")
+            with gr.Row(equal_height=False):
+                grade = gr.Dropdown(label="Grade against the target of", elem_id="grade", scale=3, min_width=150)
+                reset = gr.Button("↺ Original", elem_id="reset", size="sm", scale=1, min_width=90)
     summary = gr.HTML(elem_id="summary")
-    rankings = gr.HTML(elem_id="rankings")
-    with gr.Row():
-        robustness_plot = gr.Plot(elem_id="robustness-plot", show_label=False)
-        rank_shift_plot = gr.Plot(elem_id="rank-shift-plot", show_label=False)
-    sweep_plot = gr.Plot(elem_id="sweep-plot", show_label=False)
-    with gr.Accordion("Share and export", open=False):
+    live_btn = gr.Button("Refresh", elem_id="live-refresh")
+    with gr.Row(equal_height=False, elem_id="results-row"):
+        with gr.Column(scale=3, min_width=880):
+            rankings = gr.HTML(elem_id="rankings")
+        with gr.Column(scale=1, min_width=340, elem_id="plots-panel"):
+            robustness_plot = gr.Plot(elem_id="robustness-plot", show_label=False)
+            robustness_text = gr.HTML(elem_id="robustness-text")
+            focus = gr.Dropdown(label="Rank movement of", elem_id="shift-retriever")
+            rank_shift_plot = gr.Plot(elem_id="rank-shift-plot", show_label=False)
+            rank_shift_text = gr.HTML(elem_id="rank-shift-text")
+    # the sweep has a column per variant (twenty or more): it takes the page's width
+    with gr.Column(elem_id="sweep-panel"):
+        sweep_plot = gr.Plot(elem_id="sweep-plot", show_label=False)
+        sweep_text = gr.HTML(elem_id="sweep-text")
+        gr.HTML(f'<p class="plot-note">{escape(variant_info())}</p>')
+    with gr.Accordion("Share and export", open=False, elem_id="share"):
         with gr.Row():
             link = gr.Textbox(label="Link to this view (append to the page address)", elem_id="share-link",
                               interactive=False, scale=5)
-            copy_btn = gr.Button("Copy link", elem_id="copy-link", scale=1)
+            with gr.Column(scale=1, min_width=140):
+                copy_btn = gr.Button("Copy link", elem_id="copy-link")
+                gr.HTML('<div id="copy-status" aria-live="polite"></div>')
         with gr.Row():
             export_btn = gr.Button("Export CSV, JSON and TREC run", elem_id="export", scale=1)
             files = gr.File(file_count="multiple", label="Exports", elem_id="exports", scale=3)
 
     # ---- events ---------------------------------------------------------------------------------
     dataset, query, order, instance, retrievers, k = bar.dataset, bar.query, bar.order, bar.instance, bar.retrievers, bar.k
-    picks = [query, instance, variant, instruction, qinfo, state, summary]
-    view_inputs = [dataset, instruction, retrievers, k, state]
-    view_outputs = [rankings, summary, robustness_plot, rank_shift_plot, sweep_plot, link, state]
-    live = dict(fn=refresh, inputs=view_inputs, outputs=view_outputs, trigger_mode="always_last",
-                show_progress="minimal", **PRIVATE)
+    picks = [query, instance, variant, instruction, qinfo, state, summary, grade]
+    columns = dict(fn=refresh, inputs=[dataset, instruction, retrievers, k, grade, order, tab_state, state],
+                   outputs=[rankings, summary, link, state], trigger_mode="always_last",
+                   show_progress="minimal", **PRIVATE)
+    drawing = dict(fn=replot, inputs=[dataset, instruction, retrievers, k, grade, focus, state],
+                   outputs=[robustness_plot, robustness_text, focus, rank_shift_plot, rank_shift_text,
+                            sweep_plot, sweep_text, state], trigger_mode="always_last", show_progress="hidden", **PRIVATE)
 
-    app.load(on_load, outputs=[dataset, retrievers] + picks, **PRIVATE).then(**live)
-    dataset.input(on_dataset, [dataset, order, retrievers, state], [dataset] + picks, **PRIVATE).then(**live)
-    query.input(lambda d, q, o, r: on_pick(d, q, None, o, r), [dataset, query, order, retrievers], picks,
-                **PRIVATE).then(**live)
-    instance.input(lambda d, i, o, r: on_pick(d, None, i, o, r), [dataset, instance, order, retrievers], picks,
-                   **PRIVATE).then(**live)
-    bar.random_btn.click(on_random, [dataset, order, retrievers], picks, **PRIVATE).then(**live)
-    order.input(on_order, [dataset, order, retrievers, query], [query, summary], **PRIVATE)
-    variant.input(on_variant, [variant, state], instruction, **PRIVATE)  # refreshes via instruction.change
-    reset.click(on_reset, state, instruction, **PRIVATE)
-    # .change, not .input: Gradio's Textbox fires `input` on keypress only, so deleting, cutting or
-    # pasting text would not refresh until blur; `change` fires on every edit (and on set values).
-    gr.on([instruction.change, instruction.blur, retrievers.input, k.release], **live)
+    def live(event):
+        """Columns first, then (once they are on the page) the plots."""
+        return event(**columns).then(**drawing)
+
+    live(app.load(on_load, outputs=[dataset, retrievers, k, order] + picks + [tabs, tab_state], **PRIVATE).then)
+    live(dataset.input(on_dataset, [dataset, order, retrievers, state], [dataset] + picks, **PRIVATE).then)
+    live(query.input(lambda d, q, o, r: on_pick(d, q, None, o, r), [dataset, query, order, retrievers], picks,
+                     **PRIVATE).then)
+    live(instance.input(lambda d, i, o, r: on_pick(d, None, i, o, r), [dataset, instance, order, retrievers], picks,
+                        **PRIVATE).then)
+    live(bar.random_btn.click(on_random, [dataset, order, retrievers], picks, **PRIVATE).then)
+    link_inputs = [dataset, order, instruction, retrievers, k, grade, tab_state, state]
+    order.input(on_order, [dataset, order, retrievers, query], [query, summary], **PRIVATE).then(
+        make_link, link_inputs, link, **PRIVATE)
+    live(variant.input(on_variant, [variant, state], instruction, **PRIVATE).then)
+    live(reset.click(on_reset, state, [instruction, variant], **PRIVATE).then)
+    # typing: a debounced click on the hidden button (layout.PAGE_JS); leaving the box, picking
+    # retrievers, Enter in k and the grading choice refresh at once (a view already shown is skipped)
+    live(lambda **kw: gr.on([live_btn.click, instruction.blur, retrievers.input, k.submit, k.blur, grade.input], **kw))
+    focus.input(**drawing)
     copy_btn.click(None, link, link, js=COPY_LINK_JS, **PRIVATE)
     export_btn.click(on_export, state, files, **PRIVATE)
-    return Explore(state=state, picks=picks, live=live, pick=on_pick, refresh=refresh)
+    return Explore(state=state, picks=picks, live=columns, pick=on_pick, refresh=refresh, make_link=make_link,
+                   link_inputs=link_inputs, link=link)

@@ -44,10 +44,15 @@ def to_trec(result: dict, retriever_id: str) -> str:
                    for c in ranking)
 
 
-def deep_link(dataset: str, instance_id: str, instruction: str, original: str, retrievers: list[str]) -> str:
-    """Query string that restores the view; the instruction only when edited."""
+def deep_link(dataset: str, instance_id: str, instruction: str, original: str, retrievers: list[str],
+              k: int = 10, order: str | None = None, tab: str | None = None, grade: str | None = None) -> str:
+    """Query string that restores the view (DESIGN §6); the instruction only when edited, and
+    k, the query order, the tab and the grading target only when they differ from the defaults."""
     params = {"dataset": dataset, "instance": instance_id}
     if instruction != original:
         params["instruction"] = instruction
     params["retrievers"] = ",".join(retrievers)
+    extra = {"k": k if k not in (None, 10) else None, "order": order, "tab": tab if tab != "explore" else None,
+             "grade": grade}
+    params.update({key: v for key, v in extra.items() if v})
     return "?" + urlencode(params)

@@ -1,76 +1,197 @@
-"""Static parts of the page: CSS, the hover-sync script and the explainers."""
+"""Static parts of the page: CSS (light and dark), the page script and the explainers."""
 
+# Colours for light and dark (Gradio puts `.dark` on <body> when the browser or OS asks for dark,
+# or with ?__theme=dark). Every text/background pair here is >= 4.5:1; tests/test_browser_layout.py
+# measures the rendered page in both schemes.
 CSS = """
-.gradio-container { max-width: 100% !important; }
-#app-header h1 { margin: 0; font-size: 1.5rem; }
-#app-header p { margin: 2px 0 0; color: #475569; }
-.summary { font-size: 1.02rem; padding: 8px 12px; border-left: 4px solid #2563eb; background: #eff6ff; border-radius: 6px; }
-.app-error { padding: 8px 12px; border-left: 4px solid #dc2626; background: #fef2f2; border-radius: 6px; }
-.columns { display: grid; grid-template-columns: repeat(auto-fit, minmax(290px, 1fr)); gap: 12px; }
-.col { border: 1px solid #e2e8f0; border-radius: 10px; padding: 8px; background: #fff; min-width: 0; }
-.col.error { background: #fef2f2; }
-.col-title { font-weight: 700; font-size: 1rem; }
-.col-title code { font-weight: 400; font-size: .8rem; color: #475569; }
-.col-metrics { display: flex; gap: 14px; font-size: .9rem; margin: 4px 0; }
-.col-metrics .was { color: #64748b; }
-.encoded summary { font-size: .8rem; color: #475569; cursor: pointer; }
-.encoded pre { white-space: pre-wrap; word-break: break-word; font-size: .75rem; background: #f8fafc; padding: 6px; border-radius: 6px; max-height: 160px; overflow: auto; }
-.card { border: 1px solid #e2e8f0; border-radius: 8px; padding: 6px 8px; margin: 6px 0; transition: box-shadow .1s; }
-.card.is-target { border: 2px solid #16a34a; background: #f0fdf4; }
-.card.is-sibling { border-color: #f59e0b; background: #fffbeb; }
-.card.hl { box-shadow: 0 0 0 3px #6366f1; }
-.card-head { display: flex; align-items: center; gap: 6px; font-size: .85rem; }
-.rank { font-weight: 700; }
-.doc-id { font-family: ui-monospace, monospace; color: #334155; }
-.score { margin-left: auto; color: #64748b; font-family: ui-monospace, monospace; }
+.gradio-container {
+  --ix-text: #1e293b; --ix-muted: #475569; --ix-card: #ffffff; --ix-border: #cbd5e1;
+  --ix-summary-bg: #eff6ff; --ix-accent: #1d4ed8; --ix-error-bg: #fef2f2; --ix-error: #991b1b;
+  --ix-target-bg: #f0fdf4; --ix-target-border: #16a34a; --ix-sibling-bg: #fffbeb; --ix-sibling-border: #d97706;
+  --ix-badge-target: #15803d; --ix-badge-sibling: #b45309; --ix-badge-text: #ffffff;
+  --ix-up-bg: #dcfce7; --ix-up: #166534; --ix-down-bg: #fee2e2; --ix-down: #991b1b; --ix-new-bg: #e0e7ff; --ix-new: #3730a3;
+  --ix-hq-bg: #bfdbfe; --ix-hi-bg: #fde68a; --ix-mark-text: #0f172a; --ix-focus: #4f46e5; --ix-pre-bg: #f1f5f9;
+  --block-info-text-color: #475569;
+  max-width: 100% !important;
+}
+.dark .gradio-container {
+  --ix-text: #e2e8f0; --ix-muted: #b6c2d3; --ix-card: #172033; --ix-border: #475569;
+  --ix-summary-bg: #172554; --ix-accent: #60a5fa; --ix-error-bg: #3f1212; --ix-error: #fecaca;
+  --ix-target-bg: #0b2e1a; --ix-target-border: #22c55e; --ix-sibling-bg: #33230a; --ix-sibling-border: #f59e0b;
+  --ix-badge-target: #15803d; --ix-badge-sibling: #b45309; --ix-badge-text: #ffffff;
+  --ix-up-bg: #14532d; --ix-up: #bbf7d0; --ix-down-bg: #7f1d1d; --ix-down: #fecaca; --ix-new-bg: #312e81; --ix-new: #e0e7ff;
+  --ix-hq-bg: #1e3a8a; --ix-hi-bg: #713f12; --ix-mark-text: #f8fafc; --ix-focus: #a5b4fc; --ix-pre-bg: #0f172a;
+  --block-info-text-color: #b6c2d3;
+}
+#app-header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 16px; }
+#app-header h1 { margin: 0; font-size: 1.25rem; color: var(--ix-text); }
+#app-header p { margin: 0; color: var(--ix-muted); font-size: .85rem; }
+.skip-link { position: absolute; left: -9999px; top: 0; z-index: 100; padding: 6px 10px; background: var(--ix-card);
+  color: var(--ix-accent); border: 2px solid var(--ix-focus); border-radius: 6px; }
+.skip-link:focus { left: 8px; }
+#picker-bar { gap: 8px; }
+#picker-bar > div { min-width: 0; }
+#random { align-self: center; }
+#retrievers .token { padding: 1px 6px; font-size: .8rem; }
+#reset { align-self: end; }
+#live-refresh { display: none !important; }
+.legend { font-size: .82rem; color: var(--ix-muted); }
+.legend b, .legend code { color: var(--ix-text); }
+.summary { font-size: .9rem; line-height: 1.35; padding: 5px 12px; border-left: 4px solid var(--ix-accent); background: var(--ix-summary-bg);
+  color: var(--ix-text); border-radius: 6px; min-height: 1.4em; }
+.app-error, .app-notice { padding: 6px 12px; border-left: 4px solid var(--ix-error); background: var(--ix-error-bg);
+  color: var(--ix-text); border-radius: 6px; font-size: .9rem; }
+.app-notice { border-left-color: var(--ix-accent); background: var(--ix-summary-bg); }
+#copy-status { font-size: .85rem; color: var(--ix-text); min-height: 1.2em; }
+/* the columns: one scroller; rows shared through subgrid so rank n sits level everywhere */
+.rankings-wrap { color: var(--ix-text); }
+.columns { display: grid; grid-auto-flow: column; grid-auto-columns: minmax(230px, 1fr);
+  grid-template-rows: repeat(var(--rows), auto); column-gap: 10px; overflow: auto;
+  max-height: max(480px, calc(100vh - 150px)); padding-bottom: 4px; }
+.col { display: grid; grid-row: 1 / span var(--rows); grid-template-rows: subgrid; grid-template-columns: minmax(0, 1fr);
+  row-gap: 6px; align-content: start;
+  border: 1px solid var(--ix-border); border-radius: 10px; padding: 0 8px 8px; background: var(--ix-card); min-width: 0; }
+.col.error { background: var(--ix-error-bg); }
+.col-head { position: sticky; top: 0; z-index: 2; background: var(--ix-card); padding-top: 6px; border-bottom: 1px solid var(--ix-border); }
+.col-title { font-weight: 700; font-size: .95rem; color: var(--ix-text); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.col-title code { font-weight: 400; font-size: .78rem; color: var(--ix-muted); background: none; }
+.col-metrics { display: flex; flex-wrap: wrap; gap: 2px 8px; font-size: .8rem; margin: 2px 0 4px; color: var(--ix-text); }
+.col-metrics b { color: var(--ix-text); }
+.col-metrics .was { color: var(--ix-muted); }
+.col-nav { display: none; }
+.encoded summary, .full summary { font-size: .78rem; color: var(--ix-muted); cursor: pointer; }
+.encoded pre { white-space: pre-wrap; word-break: break-word; font-size: .75rem; background: var(--ix-pre-bg); color: var(--ix-text);
+  padding: 6px; border-radius: 6px; max-height: 160px; overflow: auto; margin: 0; }
+.card { border: 1px solid var(--ix-border); border-radius: 8px; padding: 5px 7px; background: var(--ix-card);
+  transition: box-shadow .1s; color: var(--ix-text); }
+.card.is-target { border: 2px solid var(--ix-target-border); background: var(--ix-target-bg); }
+.card.is-sibling { border-color: var(--ix-sibling-border); background: var(--ix-sibling-bg); }
+.card.hl { box-shadow: 0 0 0 3px var(--ix-focus); }
+.card:focus, .col-goto:focus-visible, .skip-link:focus, #rankings summary:focus-visible { outline: 3px solid var(--ix-focus); outline-offset: 2px; }
+.card-head { display: flex; flex-wrap: wrap; align-items: center; gap: 3px 5px; font-size: .82rem; min-width: 0; }
+.rank { font-weight: 700; color: var(--ix-text); }
+.doc-id { font-family: ui-monospace, monospace; color: var(--ix-text); white-space: nowrap; flex: none; }
+.score { margin-left: auto; color: var(--ix-muted); font-family: ui-monospace, monospace; }
 .shift { font-size: .75rem; padding: 0 5px; border-radius: 8px; font-weight: 700; }
-.shift.up { background: #dcfce7; color: #166534; } .shift.down { background: #fee2e2; color: #991b1b; }
-.shift.new { background: #e0e7ff; color: #3730a3; } .shift.same { background: #f1f5f9; color: #64748b; }
-.badge { font-size: .68rem; font-weight: 700; padding: 1px 6px; border-radius: 6px; color: #fff; }
-.badge.target { background: #16a34a; } .badge.sibling { background: #d97706; }
-.snippet { font-size: .82rem; line-height: 1.35; margin-top: 3px; color: #1e293b; }
-.full summary { font-size: .75rem; color: #475569; cursor: pointer; }
+.shift.up { background: var(--ix-up-bg); color: var(--ix-up); } .shift.down { background: var(--ix-down-bg); color: var(--ix-down); }
+.shift.new { background: var(--ix-new-bg); color: var(--ix-new); }
+.badge { font-size: .72rem; font-weight: 700; padding: 1px 6px; border-radius: 6px; color: var(--ix-badge-text);
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; min-width: 0; flex: 0 1 auto; }
+.badge.target { background: var(--ix-badge-target); } .badge.sibling { background: var(--ix-badge-sibling); }
+.snippet { font-size: .82rem; line-height: 1.35; margin-top: 3px; color: var(--ix-text);
+  display: -webkit-box; -webkit-line-clamp: 4; -webkit-box-orient: vertical; overflow: hidden; }
 .full div { font-size: .82rem; }
-mark.hq { background: #bfdbfe; padding: 0 1px; } mark.hi { background: #fde68a; padding: 0 1px; }
-.pmrr.up { color: #166534; } .pmrr.down { color: #991b1b; }
-.below { font-size: .85rem; color: #991b1b; margin-top: 6px; }
-.col-error { color: #991b1b; font-size: .9rem; }
-.legend { font-size: .82rem; color: #475569; }
-.scoreboard { border-collapse: collapse; font-size: .9rem; }
-.scoreboard td, .scoreboard th { padding: 3px 10px; border-bottom: 1px solid #e2e8f0; text-align: right; }
+mark.hq, mark.hi { color: var(--ix-mark-text); padding: 0 1px; border-radius: 2px; }
+mark.hq { background: var(--ix-hq-bg); } mark.hi { background: var(--ix-hi-bg); }
+.pmrr.up { color: var(--ix-up); } .pmrr.down { color: var(--ix-down); }
+.below { font-size: .84rem; color: var(--ix-error); }
+.col-error { color: var(--ix-error); font-size: .9rem; }
+.plot-note { font-size: .8rem; color: var(--ix-muted); margin: 0 0 8px; }
+.scoreboard { border-collapse: collapse; font-size: .9rem; color: var(--ix-text); }
+.scoreboard td, .scoreboard th { padding: 3px 10px; border-bottom: 1px solid var(--ix-border); text-align: right; }
 .scoreboard td:first-child, .scoreboard th:first-child { text-align: left; }
-.scoreboard tr.floor td { color: #64748b; font-style: italic; }
-.unavailable-list { font-size: .8rem; color: #64748b; }
+.scoreboard tr.floor td { color: var(--ix-muted); font-style: italic; }
+.unavailable-list { font-size: .8rem; color: var(--ix-muted); }
 .unavailable-list summary { cursor: pointer; }
-.unavailable { display: block; color: #94a3b8; }
-.unavailable small { color: #94a3b8; }
-.snippet { display: -webkit-box; -webkit-line-clamp: 4; -webkit-box-orient: vertical; overflow: hidden; }
+.unavailable, .unavailable small { display: block; color: var(--ix-muted); }
+/* a phone: one column at a time, swiped or picked with the buttons above */
+@media (max-width: 700px) {
+  .col-nav { display: flex; gap: 6px; overflow-x: auto; padding: 4px 0 6px; }
+  .col-goto { flex: none; font-size: .8rem; padding: 4px 10px; border-radius: 14px; border: 1px solid var(--ix-border);
+    background: var(--ix-card); color: var(--ix-text); }
+  .col-goto[aria-current="true"] { border-color: var(--ix-accent); font-weight: 700; }
+  .columns { grid-auto-columns: 100%; scroll-snap-type: x mandatory; max-height: none; }
+  .col { scroll-snap-align: start; }
+  #app-header p { display: none; }
+  #picker-bar .form { flex-direction: row !important; flex-wrap: wrap !important; }
+  #dataset, #order, #k { flex: 1 1 30% !important; min-width: 0 !important; }
+  #query, #instance, #retrievers { flex: 1 1 100% !important; }
+}
 """
 
-HOVER_JS = """
+# Page behaviour, one delegated listener per job (the columns are re-rendered on every refresh):
+# - hover or keyboard focus on a card highlights that doc in every column;
+# - arrow keys move between cards (up/down in a column, left/right across), Enter opens the passage;
+# - on a phone, the buttons above the columns scroll to one column;
+# - typing in the editor refreshes after a pause (DEBOUNCE_MS); a paste, a drop or any single edit that
+#   inserts several characters refreshes at once. The refresh is a click on a hidden button, whose
+#   event runs with trigger_mode="always_last": while one refresh runs, only the newest waits.
+DEBOUNCE_MS = 200
+PAGE_JS = """
 <script>
-document.addEventListener('mouseover', (e) => {
-  const card = e.target.closest ? e.target.closest('.card[data-doc]') : null;
-  document.querySelectorAll('.card.hl').forEach((c) => c.classList.remove('hl'));
-  if (!card) return;
-  document.querySelectorAll('.card[data-doc="' + CSS.escape(card.dataset.doc) + '"]').forEach((c) => c.classList.add('hl'));
-});
+(() => {
+  const sync = (card) => {
+    document.querySelectorAll('.card.hl').forEach((c) => c.classList.remove('hl'));
+    if (!card) return;
+    document.querySelectorAll('.card[data-doc="' + CSS.escape(card.dataset.doc) + '"]').forEach((c) => c.classList.add('hl'));
+  };
+  document.addEventListener('mouseover', (e) => sync(e.target.closest ? e.target.closest('.card[data-doc]') : null));
+  document.addEventListener('focusin', (e) => { if (e.target.closest) sync(e.target.closest('.card[data-doc]')); });
+  document.addEventListener('keydown', (e) => {
+    const card = e.target.closest ? e.target.closest('.card[data-doc]') : null;
+    if (!card) return;
+    const col = card.closest('.col'), cards = [...col.querySelectorAll('.card')], i = cards.indexOf(card);
+    let next = null;
+    if (e.key === 'ArrowDown') next = cards[i + 1];
+    else if (e.key === 'ArrowUp') next = cards[i - 1];
+    else if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+      const sib = e.key === 'ArrowRight' ? col.nextElementSibling : col.previousElementSibling;
+      const there = sib ? [...sib.querySelectorAll('.card')] : [];
+      next = there[Math.min(i, there.length - 1)];
+    } else if (e.key === 'Enter' || e.key === ' ') {
+      const d = card.querySelector('details.full'); if (d) { d.open = !d.open; e.preventDefault(); }
+      return;
+    }
+    if (next) { e.preventDefault(); card.tabIndex = -1; next.tabIndex = 0; next.focus(); next.scrollIntoView({block: 'nearest', inline: 'nearest'}); }
+  });
+  document.addEventListener('click', (e) => {
+    const b = e.target.closest ? e.target.closest('.col-goto') : null;
+    if (!b) return;
+    const col = document.getElementById(b.dataset.goto);
+    if (col) col.parentElement.scrollTo({left: col.offsetLeft - col.parentElement.offsetLeft, behavior: 'smooth'});
+    b.parentElement.querySelectorAll('.col-goto').forEach((x) => x.setAttribute('aria-current', String(x === b)));
+  });
+  let timer = null;
+  window.__ixLastRefresh = null;
+  document.addEventListener('input', (e) => {
+    if (!e.target.closest || !e.target.closest('#instruction textarea')) return;
+    clearTimeout(timer);
+    const burst = ['insertFromPaste', 'insertFromDrop', 'insertReplacementText'].includes(e.inputType) ||
+                  (typeof e.data === 'string' && e.data.length > 1);
+    timer = setTimeout(() => {
+      const b = document.querySelector('#live-refresh');
+      if (b) { window.__ixLastRefresh = performance.now(); b.click(); }
+    }, burst ? 0 : __DEBOUNCE__);
+  });
+})();
 </script>
-"""
+""".replace("__DEBOUNCE__", str(DEBOUNCE_MS))
 
 COPY_LINK_JS = """
 (link) => {
   const url = window.location.origin + window.location.pathname + (link || '');
-  if (navigator.clipboard) { navigator.clipboard.writeText(url).catch(() => {}); }
+  const say = (t) => { const s = document.querySelector('#copy-status'); if (s) s.textContent = t; };
+  const fallback = () => {
+    try { const t = document.createElement('textarea'); t.value = url; document.body.appendChild(t); t.select();
+          const ok = document.execCommand('copy'); t.remove();
+          say(ok ? 'Link copied.' : 'Could not copy: select the link and press Ctrl+C.'); }
+    catch (err) { say('Could not copy: select the link and press Ctrl+C.'); }
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(url).then(() => say('Link copied.'), fallback);
+  } else { fallback(); }
   return link;
 }
 """
 
 HEADER = """
+<a class="skip-link" href="#instruction">Skip to the instruction</a>
+<a class="skip-link" href="#rankings">Skip to the results</a>
+<a class="skip-link" href="#plots-panel">Skip to the plots</a>
 <div id="app-header"><h1>InstructIR Explorer</h1>
-<p>Pick a query, edit or perturb the user's instruction, and watch retrievers re-rank side by side.
+<p>Edit a user's instruction; watch retrievers re-rank side by side.
 <span class="legend"><mark class="hq">query terms</mark> <mark class="hi">instruction terms</mark>
-· green = the instance's target · amber = a sibling's target (same query, other user)</span></p></div>
+· green: the target · amber: another user's target</span></p></div>
 """
 
 EXPLAINER = """

@@ -31,6 +31,8 @@ def _snippet(text: str) -> str:
 
 
 def shift_badge(card: dict, k: int) -> str:
+    """How far the doc moved against the original instruction; nothing when it did not move
+    (an "=" on every card before any edit was noise)."""
     was = card["original_rank"]
     if was is None or was > k:
         where = f"#{was}" if was is not None else "not retrieved"
@@ -40,36 +42,46 @@ def shift_badge(card: dict, k: int) -> str:
         return f'<span class="shift up" title="was #{card["original_rank"]}">↑{s}</span>'
     if s < 0:
         return f'<span class="shift down" title="was #{card["original_rank"]}">↓{-s}</span>'
-    return '<span class="shift same" title="same rank as with the original instruction">=</span>'
+    return ""
 
 
-def render_card(card: dict, text: str, k: int, terms: tuple[set, set]) -> str:
+def render_card(card: dict, text: str, k: int, terms: tuple[set, set], focusable: bool = False) -> str:
+    """One result. Cards are reached with the arrow keys inside a column (one tab stop per
+    column, see layout.PAGE_JS); the full-passage toggle is not a tab stop of its own."""
     badges = ""
     if card["is_target"]:
-        badges += '<span class="badge target" title="the passage this instance asks for">TARGET</span>'
+        badges += '<span class="badge target" title="the passage this text asks for">TARGET</span>'
     elif card["is_sibling"]:
-        badges += '<span class="badge sibling" title="another instance\'s target: right query, other user">SIBLING</span>'
+        owner = card.get("sibling_of") or "another user"
+        badges += (f'<span class="badge sibling" title="{escape(owner, quote=True)}\'s target: right query, other user">'
+                   f'SIBLING · {escape(owner)}</span>')
     cls = "card" + (" is-target" if card["is_target"] else " is-sibling" if card["is_sibling"] else "")
-    return (f'<div class="{cls}" data-doc="{escape(card["doc_id"], quote=True)}">'
+    return (f'<div class="{cls}" data-doc="{escape(card["doc_id"], quote=True)}" tabindex="{0 if focusable else -1}">'
             f'<div class="card-head"><span class="rank">#{card["rank"]}</span>{shift_badge(card, k)}'
             f'<span class="doc-id">{escape(card["doc_id"])}</span>{badges}'
             f'<span class="score">{card["score"]:.3f}</span></div>'
             f'<div class="snippet">{highlight(_snippet(text), *terms)}</div>'
-            f'<details class="full"><summary>full passage</summary><div>{highlight(text, *terms)}</div></details>'
-            f'</div>')
+            f'<details class="full"><summary tabindex="-1">full passage</summary><div>{highlight(text, *terms)}</div>'
+            f'</details></div>')
 
 
 def render_rankings(result: dict, docs, query: str, instruction: str) -> str:
-    """One column per retriever, each with data-retriever="<id>"."""
+    """One column per retriever, each with data-retriever="<id>". The columns are rows of one
+    grid (CSS subgrid), so headers share a height and rank n sits level in every column; on a
+    phone they scroll sideways one at a time, with a button per column above them."""
     k = result["k"]
     q_terms = content_words(query)
     terms = (q_terms, content_words(instruction) - q_terms)
-    cols = []
-    for rid, r in result["retrievers"].items():
-        head = f'<div class="col-title">{escape(r["label"])} <code>{escape(rid)}</code></div>'
+    cols, nav = [], []
+    for n, (rid, r) in enumerate(result["retrievers"].items()):
+        col_id = f"col-{n}"
+        nav.append(f'<button type="button" class="col-goto" data-goto="{col_id}">{escape(r["label"])}</button>')
+        head = (f'<div class="col-title" title="{escape(r["label"], quote=True)} ({escape(rid, quote=True)})">'
+                f'{escape(r["label"])} <code>{escape(rid)}</code></div>')
         if "error" in r:
-            cols.append(f'<div class="col error" data-retriever="{escape(rid, quote=True)}">{head}'
-                        f'<div class="col-error">⚠ {escape(r["error"])}</div></div>')
+            cols.append(f'<section class="col error" id="{col_id}" data-retriever="{escape(rid, quote=True)}">'
+                        f'<div class="col-head">{head}</div>'
+                        f'<div class="col-error">⚠ {escape(r["error"])}</div></section>')
             continue
         tr, otr = r["target_rank"], r["original_target_rank"]
         where = f"#{tr}" if tr is not None else "not retrieved"
@@ -79,15 +91,21 @@ def render_rankings(result: dict, docs, query: str, instruction: str) -> str:
         elif tr is None:
             below = '<div class="below">The target was not retrieved (it shares no term with the input).</div>'
         else:
-            below = f'<div class="below">Target is at #{tr}, below the top {k}.</div>' if tr > k else ""
-        cards = "".join(render_card(c, docs[c["doc_id"]].text, k, terms) for c in r["ranking"])
+            below = f'<div class="below">Target is at #{tr}, below the top {k}.</div>' if tr > k else \
+                '<div class="below"></div>'
+        cards = "".join(render_card(c, docs[c["doc_id"]].text, k, terms, focusable=i == 0)
+                        for i, c in enumerate(r["ranking"]))
         cols.append(
-            f'<div class="col" data-retriever="{escape(rid, quote=True)}">{head}'
-            f'<div class="col-metrics"><span>nDCG@{k} <b>{100 * r["ndcg"]:.1f}</b></span>'
-            f'<span>target <b>{where}</b>{moved}</span>{_pmrr(r)}</div>'
+            f'<section class="col" id="{col_id}" data-retriever="{escape(rid, quote=True)}" '
+            f'aria-label="{escape(r["label"], quote=True)}: use the arrow keys to move between results">'
+            f'<div class="col-head">{head}'
+            f'<div class="col-metrics"><span>nDCG@{k} <b class="ndcg">{100 * r["ndcg"]:.1f}</b></span>'
+            f'<span>target <b class="trank">{where}</b>{moved}</span>{_pmrr(r)}</div></div>'
             f'<details class="encoded"><summary>encoded text</summary><pre>{escape(r["encoded"])}</pre></details>'
-            f'{cards}{below}</div>')
-    return f'<div class="columns">{"".join(cols)}</div>'
+            f'{cards}{below}</section>')
+    rows = 3 + max((len(r.get("ranking", [])) for r in result["retrievers"].values()), default=0)
+    return (f'<div class="rankings-wrap"><nav class="col-nav" aria-label="Show one column">{"".join(nav)}</nav>'
+            f'<div class="columns" style="--rows:{rows}">{"".join(cols)}</div></div>')
 
 
 def _pmrr(r: dict) -> str:
@@ -95,15 +113,22 @@ def _pmrr(r: dict) -> str:
         return ""
     v = 100 * r["p_mrr"]
     cls = "up" if v > 0 else "down" if v < 0 else "same"
-    return (f'<span title="p-MRR of the target, whose relevance this instruction takes away: '
+    gone = r.get("lost_target")
+    where = f" (#{gone['original_rank']} → #{gone['rank']})" if gone else ""
+    return (f'<span title="p-MRR of the previous target{where}, whose relevance this text takes away: '
             f'positive when it moves down, as it should">p-MRR <b class="pmrr {cls}">{v:+.0f}</b></span>')
 
 
 def render_summary(result: dict) -> str:
     lost = result.get("relevance_lost")
-    note = (f'<div class="legend">The editor holds {escape(lost)}: the target is no longer what this text '
-            f'asks for, so a retriever that follows instructions should push it down (p-MRR &gt; 0).</div>'
-            if lost else "")
+    if not lost:
+        note = ""
+    elif result.get("graded_against", result.get("instance_id")) != result.get("instance_id"):
+        note = (f'<div class="legend">Badges, nDCG and ranks grade against {escape(result["graded_against"])}\'s '
+                f'target; p-MRR: where {escape(result["instance_id"])}\'s own target went (&gt; 0: pushed down, as it should be).</div>')
+    else:
+        note = (f'<div class="legend">The editor holds {escape(lost)}: the target is no longer what this text '
+                f'asks for, so a retriever that follows instructions should push it down (p-MRR &gt; 0).</div>')
     return f'<div class="summary">{escape(result["summary"])}</div>{note}'
 
 
@@ -114,8 +139,8 @@ def render_unavailable(models) -> str:
         f'{escape(mid)} <small>— {escape(reason)}</small></label>'
         for mid, _, reason in models if reason)
     n = sum(1 for *_, reason in models if reason)
-    return (f'<details class="unavailable-list"><summary>{n} more models listed but unavailable here '
-            f'(hover for why)</summary>{items}</details>') if items else ""
+    return (f'<details class="unavailable-list"><summary>{n} more models unavailable here</summary>'
+            f'{items}</details>') if items else ""
 
 
 def render_error(message: str) -> str:

@@ -1,0 +1,173 @@
+"""Browser benchmark (DESIGN §7, issue 8): how soon the page follows the editor, in Chromium.
+
+    cd /work/main && .venv/bin/python -m benchmarks.browser [--pastes 20 --phrases 8 --variants 8]
+
+build_app(explorer) is launched in this process on a free port (dataset demo, retrievers
+bm25,bm25@query,minilm,minilm@query, k=10, models loaded and the corpus embedded first), and
+Debian's /usr/bin/chromium (1440x900) is driven by playwright. Every time is taken inside the
+page with performance.now(), so Python's round trips do not count:
+
+1. paste-to-columns: the editor gets a new text as one paste (an `input` event with inputType
+   insertFromPaste; each text is the instruction plus three random words, so it misses every
+   memo); time until every column shows the new encoded text. Then paste-to-plots: until the
+   sweep plot has been redrawn after it. Targets: columns <= 200 ms p50, plots <= 300 ms p50.
+2. variant click: a click on a variant in the picker until the columns show it.
+3. typing: a phrase typed key by key (playwright, 60-140 ms between keys, as a person types);
+   last-keystroke-to-settled is the time from the last keydown until the last change of the
+   columns (the columns then stay unchanged for 1.5 s). Target <= 400 ms. The number of
+   refreshes per phrase (queue/join requests of the page) is printed too.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+
+from benchmarks.app import free_port  # noqa: E402
+
+RETRIEVERS = ["bm25", "bm25@query", "minilm", "minilm@query"]
+WORDS = ("quickly gently budget weekend beginner detailed spare cheap summer winter quiet safe simple "
+         "careful young old busy tired travel rural city kitchen garden office school night").split()
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+SETUP_JS = """() => {
+  window.__ix = {lastKey: 0, lastChange: 0, changes: 0};
+  document.addEventListener('keydown', () => { window.__ix.lastKey = performance.now(); }, true);
+  new MutationObserver(() => { window.__ix.lastChange = performance.now(); window.__ix.changes++; })
+    .observe(document.querySelector('#rankings'), {childList: true, subtree: true, characterData: true});
+}"""
+
+# resolves with [ms to columns, ms to plots] for one pasted text
+PASTE_JS = """([text, want]) => new Promise((resolve) => {
+  const area = document.querySelector('#instruction textarea');
+  const plot = document.querySelector('#sweep-plot');
+  let cols = null; const t0 = performance.now();
+  const done = () => { const pre = document.querySelector('#rankings [data-retriever="minilm"] .encoded pre');
+                       return pre && pre.textContent === want; };
+  const oc = new MutationObserver(() => { if (cols === null && done()) { cols = performance.now() - t0; oc.disconnect(); } });
+  oc.observe(document.querySelector('#rankings'), {childList: true, subtree: true, characterData: true});
+  const op = new MutationObserver(() => { if (cols !== null) { op.disconnect();
+    requestAnimationFrame(() => resolve([cols, performance.now() - t0])); } });
+  op.observe(plot, {childList: true, subtree: true, attributes: true});
+  Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(area, text);
+  area.dispatchEvent(new InputEvent('input', {bubbles: true, inputType: 'insertFromPaste'}));
+})"""
+
+VARIANT_JS = """(want) => new Promise((resolve) => {
+  const t0 = window.__ixClick;
+  const check = () => { const pre = document.querySelector('#rankings [data-retriever="minilm"] .encoded pre');
+                        return pre && pre.textContent === want; };
+  if (check()) return resolve(performance.now() - t0);
+  const o = new MutationObserver(() => { if (check()) { o.disconnect(); resolve(performance.now() - t0); } });
+  o.observe(document.querySelector('#rankings'), {childList: true, subtree: true, characterData: true});
+})"""
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def line(name, xs, target=None):
+    t = f"  target <= {target} ms: {'met' if statistics.median(xs) <= target else 'MISSED'}" if target else ""
+    print(f"{name:<34} p50 {statistics.median(xs):7.1f} ms  p90 {pct(xs, .9):7.1f} ms  "
+          f"min {min(xs):6.1f}  max {max(xs):7.1f}  (n={len(xs)}){t}", flush=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.browser", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pastes", type=int, default=20)
+    ap.add_argument("--variants", type=int, default=8)
+    ap.add_argument("--phrases", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=None)
+    args = ap.parse_args(argv)
+    rng = random.Random(args.seed)
+
+    import demo  # noqa: F401  (offline flags)
+    from playwright.sync_api import sync_playwright
+
+    from demo.service import Explorer
+    from demo.ui.app import build_app, launch_kwargs
+
+    explorer = Explorer()
+    for mid in ("bm25", "minilm"):
+        explorer.corpus("demo", mid)
+    bench = explorer.benchmark("demo")
+    inst = bench.instances[bench.groups[next(iter(bench.groups))][0]]
+    port = free_port()
+    app = build_app(explorer)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_kwargs())
+    print(f"load average before: {os.getloadavg()}", flush=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.set_default_timeout(120_000)
+            joins = []
+            page.on("request", lambda r: joins.append(time.time()) if "/queue/join" in r.url else None)
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector("#sweep-plot .js-plotly-plot .main-svg")
+            page.wait_for_timeout(1500)
+            page.evaluate(SETUP_JS)
+
+            def fresh():
+                return inst.instruction + " " + " ".join(rng.sample(WORDS, 3)) + f" {rng.randint(0, 10**6)}"
+
+            for _ in range(2):  # warm-up: first requests through the queue
+                t = fresh()
+                page.evaluate(PASTE_JS, [t, f"{t} [SEP] {inst.query}"])
+            cols, plots = [], []
+            for _ in range(args.pastes):
+                t = fresh()
+                c, pl = page.evaluate(PASTE_JS, [t, f"{t} [SEP] {inst.query}"])
+                cols.append(c)
+                plots.append(pl)
+                page.wait_for_timeout(300)
+            line("1. paste-to-columns", cols, 200)
+            line("1. paste-to-plots", plots, 300)
+
+            variants = explorer.instance("demo", inst.instance_id)["variants"]
+            picks = [v for v in variants if v["kind"] != "original" or v["text"] != inst.instruction]
+            times = []
+            for v in rng.sample(picks, min(args.variants, len(picks))):
+                page.locator("#variant input").click()
+                option = page.locator("[role=option]", has_text=v["label"]).first
+                option.evaluate("(o) => o.addEventListener('mousedown', () => { window.__ixClick = performance.now(); }, {once: true})")
+                option.click()
+                enc = explorer.rank("demo", inst.instance_id, v["text"], ["minilm"], 10)["retrievers"]["minilm"]["encoded"]
+                times.append(page.evaluate(VARIANT_JS, enc))
+                page.wait_for_timeout(400)
+            line("2. variant-click-to-columns", times, 200)
+
+            settled, refreshes = [], []
+            area = page.locator("#instruction textarea")
+            for _ in range(args.phrases):
+                area.click()
+                area.press("Control+End")
+                page.wait_for_timeout(600)
+                n0 = len(joins)
+                phrase = " " + " ".join(rng.sample(WORDS, 3))
+                for ch in phrase:
+                    area.press_sequentially(ch)
+                    page.wait_for_timeout(rng.randint(60, 140))
+                want = f"{area.input_value()} [SEP] {inst.query}"
+                page.wait_for_function("""(want) => { const pre = document.querySelector('#rankings [data-retriever="minilm"] .encoded pre');
+                                          return pre && pre.textContent === want; }""", arg=want)
+                page.wait_for_function("() => performance.now() - window.__ix.lastChange > 1500")
+                settled.append(page.evaluate("() => window.__ix.lastChange - window.__ix.lastKey"))
+                refreshes.append((len(joins) - n0, len(phrase)))
+            line("3. last-keystroke-to-settled", settled, 400)
+            print("   refreshes per phrase (requests, keys): " + ", ".join(f"{r}/{k}" for r, k in refreshes))
+            browser.close()
+    finally:
+        app.close()
+    print(f"load average after: {os.getloadavg()}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
