@@ -1,7 +1,11 @@
 """On-disk embedding cache (diskcache), keyed by model, revision and a hash of the input.
 
-Shared by processes and restarts. A deleted, unreadable or corrupt cache is rebuilt empty
-and the embeddings recomputed: the cache is never a reason to fail.
+Shared by processes and restarts, bounded in bytes (diskcache evicts the least recently
+stored entries past the limit). A deleted, unreadable or corrupt cache is rebuilt empty and
+the embeddings recomputed; where no disk cache can be made at all (an unwritable folder),
+vectors are kept in a small in-memory cache instead. The cache is never a reason to fail.
+Each stored vector carries a checksum, so a damaged row (e.g. zeroed at the right length)
+is recomputed rather than served.
 """
 from __future__ import annotations
 
@@ -9,18 +13,26 @@ import hashlib
 import logging
 import shutil
 import sqlite3
+import threading
+import time
+from collections import OrderedDict
 from pathlib import Path
 
 import diskcache
 import numpy as np
 
 log = logging.getLogger(__name__)
-FAULTS = (sqlite3.Error, OSError, ValueError, EOFError)
+FAULTS = (sqlite3.Error, OSError, ValueError, EOFError, diskcache.Timeout)
+CHECKSUM_BYTES = 8
+DEFAULT_SIZE_LIMIT = 2**30  # 1 GiB: about 500k query rows of MiniLM's size
+MEMORY_FALLBACK_BYTES = 2**27  # 128 MiB when no disk cache can be opened
+RETRY_SECONDS = 60.0  # how often a cache that fell back to memory tries the disk again
 
 
 def input_digest(prompt: str, text: str) -> str:
     """sha256 of what a model reads (prompt and text): the key of its vector here and in artifacts."""
-    return hashlib.sha256(f"{prompt}\x00{text}".encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate is still a distinct text; the key must not be the failure
+    return hashlib.sha256(f"{prompt}\x00{text}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def digest_key(model: str, revision: str, digest: str) -> str:
@@ -31,65 +43,168 @@ def embedding_key(model: str, revision: str, prompt: str, text: str) -> str:
     return digest_key(model, revision, input_digest(prompt, text))
 
 
+def _checksum(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=CHECKSUM_BYTES).digest()
+
+
+def pack(vec) -> bytes:
+    payload = np.asarray(vec, dtype=np.float32).tobytes()
+    return payload + _checksum(payload)
+
+
+def unpack(raw, dim: int | None) -> np.ndarray | None:
+    """The vector stored in `raw`, or None when it is damaged or of another size."""
+    if not isinstance(raw, bytes) or len(raw) <= CHECKSUM_BYTES or (len(raw) - CHECKSUM_BYTES) % 4:
+        return None
+    payload, check = raw[:-CHECKSUM_BYTES], raw[-CHECKSUM_BYTES:]
+    if _checksum(payload) != check:
+        return None
+    vec = np.frombuffer(payload, dtype=np.float32)
+    return vec if dim is None or vec.shape[0] == dim else None
+
+
+class MemoryStore:
+    """A bounded in-memory stand-in for diskcache (get/set/delete/len), for when no disk
+    cache can be opened; least recently stored rows go first past the byte limit."""
+
+    def __init__(self, size_limit: int):
+        self.size_limit, self.size = size_limit, 0
+        self._rows: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            return self._rows.get(key)
+
+    def set(self, key, value: bytes) -> None:
+        with self._lock:
+            old = self._rows.pop(key, None)
+            self.size += len(value) - (len(old) if old else 0)
+            self._rows[key] = value
+            while self.size > self.size_limit and self._rows:
+                self.size -= len(self._rows.popitem(last=False)[1])
+
+    def delete(self, key) -> None:
+        with self._lock:
+            old = self._rows.pop(key, None)
+            self.size -= len(old) if old else 0
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def close(self) -> None:
+        pass
+
+
 class EmbeddingCache:
-    def __init__(self, directory: str | Path):
+    def __init__(self, directory: str | Path, size_limit: int = DEFAULT_SIZE_LIMIT):
         self.directory = Path(directory)
-        self._cache: diskcache.Cache | None = None
-        try:
-            self._cache = self._open()
-        except FAULTS as e:  # a corrupt database file fails already when opened
-            self._reset(e)
+        self.size_limit = size_limit
+        self._lock = threading.RLock()  # resets swap the store; no reader may see it half done
+        self._cache: diskcache.Cache | MemoryStore | None = None
+        self._memory: MemoryStore | None = None
+        self.in_memory, self._retry_at = False, 0.0
+        with self._lock:
+            try:
+                self._cache = self._open()
+            except FAULTS as e:  # a corrupt database file fails already when opened
+                self._reset(e)
 
     def _open(self) -> diskcache.Cache:
-        return diskcache.Cache(str(self.directory), size_limit=2**34)
+        return diskcache.Cache(str(self.directory), size_limit=self.size_limit)
 
     def _reset(self, error: Exception) -> None:
-        log.warning("embedding cache at %s is unusable (%s); rebuilding it", self.directory, error)
+        """Start an empty disk cache in place of a broken one; memory when that fails too."""
+        with self._lock:
+            if self.in_memory:
+                return
+            log.warning("embedding cache at %s is unusable (%s); rebuilding it", self.directory, error)
+            try:
+                if self._cache is not None:
+                    self._cache.close()
+            except Exception:  # closing a broken cache may fail too; we discard it anyway
+                pass
+            for _ in range(3):  # a folder deleted again while we reopen it (under load) gets another try
+                shutil.rmtree(self.directory, ignore_errors=True)
+                try:
+                    self._cache = self._open()
+                    return
+                except FAULTS as e:
+                    error = e
+            self._use_memory(error)
+
+    def _use_memory(self, error: Exception) -> None:
+        if self._memory is None:  # said once; later failures reuse the same store
+            log.warning("no disk cache at %s (%s): embeddings are kept in memory until it can be made",
+                        self.directory, error)
+            self._memory = MemoryStore(min(self.size_limit, MEMORY_FALLBACK_BYTES))
+        self.in_memory, self._cache, self._retry_at = True, self._memory, time.monotonic() + RETRY_SECONDS
+
+    def _retry_disk(self) -> None:
+        """Now and then, try the disk again (a folder made writable, a disk with space again)."""
+        if time.monotonic() < self._retry_at:
+            return
         try:
-            if self._cache is not None:
-                self._cache.close()
-        except Exception:  # closing a broken cache may fail too; we discard it anyway
-            pass
-        shutil.rmtree(self.directory, ignore_errors=True)
-        self._cache = self._open()
+            self._cache = self._open()
+            self.in_memory = False
+            log.warning("embedding cache at %s is usable again", self.directory)
+        except FAULTS:
+            self._retry_at = time.monotonic() + RETRY_SECONDS
 
     def _ensure_present(self) -> None:
         """A cache folder deleted while open: sqlite would go on using the deleted file (reads
         from a ghost, writes lost), so start a new cache in its place."""
-        if not (self.directory / "cache.db").is_file():
-            self._reset(FileNotFoundError(f"{self.directory / 'cache.db'} was deleted"))
+        if self.in_memory:
+            self._retry_disk()
+        elif not (self.directory / "cache.db").is_file():
+            self._reset(FileNotFoundError("cache.db was deleted"))
 
     def get_many(self, keys: list[str], dim: int | None = None) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
-        self._ensure_present()
-        try:
-            for key in keys:
-                raw = self._cache.get(key)
-                if raw is None:
-                    continue
-                vec = np.frombuffer(raw, dtype=np.float32)
-                if dim is not None and vec.shape[0] != dim:
-                    raise ValueError(f"entry of size {vec.shape[0]}, expected {dim}")
-                found[key] = vec
-        except FAULTS as e:
-            self._reset(e)
-            return {}
+        with self._lock:
+            try:
+                self._ensure_present()
+                cache = self._cache
+                for key in keys:
+                    raw = cache.get(key)
+                    if raw is None:
+                        continue
+                    vec = unpack(raw, dim)
+                    if vec is None:  # damaged or from another model shape: recompute this row only
+                        log.warning("embedding cache row %s failed its check; recomputing it", key)
+                        cache.delete(key)
+                        continue
+                    found[key] = vec
+            except FAULTS as e:
+                self._reset(e)
+                return {}
         return found
 
     def set_many(self, items: dict[str, np.ndarray]) -> None:
-        self._ensure_present()
-        try:
-            with self._cache.transact():
-                for key, vec in items.items():
-                    self._cache.set(key, np.asarray(vec, dtype=np.float32).tobytes())
-        except FAULTS as e:
-            self._reset(e)
+        with self._lock:
+            try:
+                self._ensure_present()
+                cache = self._cache
+                if isinstance(cache, MemoryStore):
+                    for key, vec in items.items():
+                        cache.set(key, pack(vec))
+                    return
+                with cache.transact():
+                    for key, vec in items.items():
+                        cache.set(key, pack(vec))
+            except FAULTS as e:
+                self._reset(e)
 
     def __len__(self) -> int:
-        try:
-            return len(self._cache)
-        except FAULTS:
-            return 0
+        with self._lock:
+            try:
+                return len(self._cache)
+            except FAULTS:
+                return 0
 
     def close(self) -> None:
-        self._cache.close()
+        with self._lock:
+            try:
+                self._cache.close()
+            except FAULTS:
+                pass

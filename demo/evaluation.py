@@ -16,7 +16,7 @@ from demo.retrievers.base import Retriever
 from demo.retrievers import ids
 from demo.retrievers.fusion import FusionRetriever
 from demo.retrievers.registry import MAX_RETRIEVERS, MODELS, canonical_id, load_model, parse_id
-from demo.settings import cache_dir
+from demo.settings import cache_dir, embedding_cache_limit
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -33,7 +33,7 @@ def parse_retriever_list(text: str | Iterable[str]) -> list[str]:
 
 
 def default_cache() -> EmbeddingCache:
-    return EmbeddingCache(cache_dir() / "embeddings")
+    return EmbeddingCache(cache_dir() / "embeddings", embedding_cache_limit())
 
 
 def build_retrievers(benchmark: Benchmark, retriever_ids: list[str], cache: EmbeddingCache | None = None,

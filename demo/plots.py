@@ -1,15 +1,27 @@
-"""Plot builders: plain result dicts in, plotly figures out. A builder never raises: on bad
-input it returns a figure that says what went wrong (as MTEB's plots do)."""
+"""Plot builders: plain result dicts (Explorer.rank / Explorer.sweep) in, plotly figures out,
+and beside each figure a short plain-text summary of what it shows (for screen readers; the UI
+escapes it like any text).
+
+A builder never raises: on bad input it returns a figure that says what went wrong (as MTEB's
+plots do). Each takes style="present" for a projector (larger type, fewer labels); each
+figure carries its plotly.js config, a PNG export named after the view (demo.plot_style).
+"""
 from __future__ import annotations
 
 import functools
+import math
 
-import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from demo.plot_style import CUT, PLOT_CONFIG, Figure, base_layout, esc, log_rank_ticks, plot_config, rank_ticks, \
+    short, slotted_ticks, style_of
+
+__all__ = ["PLOT_CONFIG", "error_figure", "robustness_figure", "rank_shift_figure", "sweep_figure",
+           "robustness_summary", "rank_shift_summary", "sweep_summary", "rank_bins"]
+
 ORIGINAL, EDITED = "#94a3b8", "#2563eb"
-LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=60, b=50), font=dict(size=13), height=380,
-              legend=dict(orientation="h", y=-0.18))
+TARGET, SIBLING, OTHER = "#16a34a", "#f59e0b", "#cbd5e1"
+NOT_RETRIEVED = "#d4d4d8"  # neutral grey: no rank at all, unlike any rank colour
 
 
 def safe(builder):
@@ -22,10 +34,21 @@ def safe(builder):
     return wrapped
 
 
-def error_figure(message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_layout(**LAYOUT, xaxis_visible=False, yaxis_visible=False)
+def safe_text(summary):
+    @functools.wraps(summary)
+    def wrapped(*args, **kwargs):
+        try:
+            return summary(*args, **kwargs)
+        except Exception as e:
+            return f"No summary ({summary.__name__}: {type(e).__name__})."
+    return wrapped
+
+
+def error_figure(message: str, style: str | None = None) -> Figure:
+    st = style_of(style)
+    fig = Figure()
+    fig.add_annotation(text=esc(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_layout(**base_layout(st, ""), xaxis_visible=False, yaxis_visible=False)
     return fig
 
 
@@ -33,78 +56,247 @@ def _ok(result: dict) -> dict:
     return {rid: r for rid, r in result["retrievers"].items() if "error" not in r}
 
 
+def _pct(v: float) -> str:
+    return f"{100 * v:.0f}"
+
+
+def _rank(r) -> str:
+    return "not retrieved" if r is None else f"#{r}"
+
+
+# ---- nDCG and Robustness bars -------------------------------------------------------------------
 @safe
-def robustness_figure(result: dict) -> go.Figure:
-    rs, k = _ok(result), result["k"]
+def robustness_figure(result: dict, style: str | None = None) -> Figure:
+    """nDCG@k of this instance and Robustness@k of its query, per retriever, each as a pair of
+    bars: the original instruction (left, grey) and the edit (right, blue). No legend: the
+    subtitle says which bar is which, so nothing can overlap the axis labels."""
+    st, rs, k = style_of(style), _ok(result), int(result["k"])
     ids = list(rs)
-    fig = go.Figure()
-    series = [
-        (f"nDCG@{k} original", [rs[i]["original_ndcg"] for i in ids], ORIGINAL, ""),
-        (f"nDCG@{k} edited", [rs[i]["ndcg"] for i in ids], EDITED, ""),
-        (f"Robustness@{k} of the query", [result["original_robustness"][i] for i in ids], "#fca5a5", "/"),
-        (f"Robustness@{k} with the edit", [result["robustness"][i] for i in ids], "#dc2626", "/"),
-    ]
-    for name, vals, color, pattern in series:
-        fig.add_bar(name=name, x=ids, y=[100 * v for v in vals], marker_color=color, marker_pattern_shape=pattern,
-                    text=[f"{100 * v:.0f}" for v in vals], textposition="outside",
-                    hovertemplate="%{x}<br>" + name + ": %{y:.1f}<extra></extra>")
-    fig.update_layout(**LAYOUT, barmode="group", title=f"nDCG@{k} and Robustness@{k}: original vs edited instruction",
-                      yaxis=dict(title="score (×100)", range=[0, 115]), xaxis_title="retriever")
+    fig = Figure(make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+                               subplot_titles=(f"nDCG@{k}", f"Robustness@{k}")),
+                 config=plot_config(f"instructir-scores-{result.get('instance_id', '')}"))
+    x = [esc(i) for i in ids]
+    for col, (metric, original, edited) in enumerate([
+            (f"nDCG@{k}", [rs[i]["original_ndcg"] for i in ids], [rs[i]["ndcg"] for i in ids]),
+            (f"Robustness@{k}", [result["original_robustness"][i] for i in ids], [result["robustness"][i] for i in ids])],
+            start=1):
+        for name, vals, color in ((f"{metric} original", original, ORIGINAL), (f"{metric} edited", edited, EDITED)):
+            fig.add_bar(name=name, x=x, y=[100 * v for v in vals], marker_color=color, texttemplate="%{y:.0f}",
+                        textposition="outside", cliponaxis=False, showlegend=False,
+                        hovertemplate="%{x}<br>%{fullData.name}: %{y:.1f}<extra></extra>", row=1, col=col)
+    fig.update_layout(**base_layout(st, f"nDCG@{k} and Robustness@{k}",
+                                    "left bar: original · right bar: your edit", top_lines=1),
+                      barmode="group", bargap=0.3, bargroupgap=0.05)
+    fig.update_yaxes(range=[0, 112], tickvals=[0, 25, 50, 75, 100], fixedrange=True)
+    fig.update_yaxes(title_text="score (×100)", row=1, col=1)
+    fig.update_xaxes(fixedrange=True, automargin=True)
+    fig.update_annotations(font_size=st.font)  # subplot titles
     return fig
 
 
+@safe_text
+def robustness_summary(result: dict) -> str:
+    rs, k = _ok(result), int(result["k"])
+    parts = [f"{rid}: nDCG@{k} {_pct(r['original_ndcg'])} with the original instruction, {_pct(r['ndcg'])} with "
+             f"yours; Robustness@{k} of the query {_pct(result['original_robustness'][rid])}, "
+             f"{_pct(result['robustness'][rid])} with your edit" for rid, r in rs.items()]
+    failed = [rid for rid in result["retrievers"] if rid not in rs]
+    text = "Scores ×100. " + ("; ".join(parts) + "." if parts else "No retriever could rank.")
+    return text + (f" Not shown (unavailable): {', '.join(failed)}." if failed else "")
+
+
+# ---- rank movement -----------------------------------------------------------------------------
+def _focus(rs: dict, focus: str | None) -> str | None:
+    return focus if focus in rs else next(iter(rs), None)
+
+
+def _target_axis(values: list, most: int) -> tuple[dict, float | None]:
+    """y axis for target ranks of any depth: integer ticks, linear when shallow, log when deep;
+    "not retrieved" gets its own row below the deepest rank. Returns (axis, y of that row)."""
+    ranks = [v for v in values if v is not None]
+    deepest = max(ranks, default=1)
+    missing = any(v is None for v in values)
+    if deepest <= CUT:
+        if missing:
+            vals, text = slotted_ticks(deepest, most, "none")
+        else:
+            vals = rank_ticks(deepest, most)
+            text = [str(v) for v in vals]
+        return dict(type="linear", range=[deepest + missing + 0.5, 0.5], tickvals=vals, ticktext=text), \
+            (deepest + 1 if missing else None)
+    ticks = log_rank_ticks(deepest, most - missing)
+    slot = 2 * deepest if missing else None
+    return dict(type="log", range=[math.log10((slot or deepest) * 1.3), math.log10(0.8)],
+                tickvals=ticks + ([slot] if slot else []),
+                ticktext=[str(t) for t in ticks] + (["none"] if slot else [])), slot
+
+
 @safe
-def rank_shift_figure(result: dict, focus: str | None = None) -> go.Figure:
-    rs, k = _ok(result), result["k"]
-    focus = focus if focus in rs else next(iter(rs), None)
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.42, 0.58], horizontal_spacing=0.12,
-                        subplot_titles=("Target rank per retriever", f"Top-{k} movement: {focus}"))
+def rank_shift_figure(result: dict, focus: str | None = None, style: str | None = None) -> Figure:
+    """Left: each retriever's target rank, original → edited instruction. Right: how the top k
+    of one retriever (`focus`, e.g. from a selector; default the first working column) moved."""
+    st, rs, k = style_of(style), _ok(result), int(result["k"])
+    focus = _focus(rs, focus)
+    fig = Figure(make_subplots(rows=1, cols=2, column_widths=[0.42, 0.58], horizontal_spacing=0.16,
+                               subplot_titles=("Target rank", f"Top-{k} of<br>{esc(focus)}" if focus else "")),
+                 config=plot_config(f"instructir-rank-shift-{result.get('instance_id', '')}-{focus}"))
+    values = [v for r in rs.values() for v in (r["original_target_rank"], r["target_rank"])]
+    target_axis, slot = _target_axis(values, st.rank_labels)
     for rid, r in rs.items():
         old, new = r["original_target_rank"], r["target_rank"]
-        fig.add_scatter(x=["original", "edited"], y=[old, new], mode="lines+markers", name=rid,
-                        hovertemplate=f"{rid}<br>%{{x}}: target #%{{y}}<extra></extra>", row=1, col=1)
+        fig.add_scatter(x=["original", "edited"], y=[slot if v is None else v for v in (old, new)],
+                        mode="lines+markers", name=esc(rid), marker_size=st.font * 0.7,
+                        customdata=[f"{esc(rid)}<br>{which}: target {_rank(v)}"
+                                    for which, v in (("original", old), ("edited", new))],
+                        hovertemplate="%{customdata}<extra></extra>", row=1, col=1)
     if focus:
-        r = rs[focus]
-        edited = {c["doc_id"]: c for c in r["ranking"]}
-        docs = list(dict.fromkeys(r["original_top"] + list(edited)))
-        for doc in docs:
-            card = edited.get(doc)
-            old = card["original_rank"] if card else r["original_top"].index(doc) + 1
-            new = card["rank"] if card else None
-            is_target = card["is_target"] if card else False
-            color = "#16a34a" if is_target else ("#f59e0b" if card and card["is_sibling"] else "#cbd5e1")
-            y_new = new if new is not None else k + 1
-            fig.add_scatter(x=["original", "edited"], y=[old if old is not None and old <= k else k + 1, y_new], mode="lines+markers",
-                            line=dict(color=color, width=4 if is_target else 2), showlegend=False,
-                            hovertemplate=f"{doc}<br>original {f'#{old}' if old else 'not retrieved'} → edited " +
-                                          (f"#{new}" if new is not None else f"below #{k}") + "<extra></extra>",
-                            row=1, col=2)
-    fig.update_xaxes(title_text="instruction")
-    fig.update_yaxes(autorange="reversed", title_text="rank (1 = top)", row=1, col=1)
-    fig.update_yaxes(autorange="reversed", range=[k + 1.5, 0.5], tickvals=list(range(1, k + 1)) + [k + 1],
-                     ticktext=[str(i) for i in range(1, k + 1)] + [f">{k}"], title_text=f"rank in the top {k}",
-                     row=1, col=2)
-    fig.update_layout(**LAYOUT, title="Rank shift: original → edited instruction")
+        _movement(fig, rs[focus], k)
+        for name, color in (("target", TARGET), ("other users' targets", SIBLING)):  # legend keys for the right
+            fig.add_scatter(x=[None], y=[None], mode="lines", line=dict(color=color, width=4), name=name,
+                            hoverinfo="skip", row=1, col=2)
+    # no x titles: the ticks say original / edited, and the legend below them must not cover a title
+    fig.update_xaxes(fixedrange=True)
+    fig.update_yaxes(title_text="rank (1 = top)", fixedrange=True, row=1, col=1, **target_axis)
+    vals, text = slotted_ticks(k, st.rank_labels, f">{k}")
+    fig.update_yaxes(range=[k + 1.5, 0.5], tickvals=vals, ticktext=text, fixedrange=True, row=1, col=2)
+    fig.update_layout(**base_layout(st, "Where the target went", "original → edited instruction", top_lines=2))
+    fig.update_annotations(font_size=st.font)  # subplot titles
     return fig
+
+
+def _movement(fig, r: dict, k: int) -> None:
+    edited = {c["doc_id"]: c for c in r["ranking"]}
+    for doc in dict.fromkeys(r["original_top"] + list(edited)):
+        card = edited.get(doc)
+        old = card["original_rank"] if card else r["original_top"].index(doc) + 1
+        new = card["rank"] if card else None
+        is_target = bool(card and card["is_target"])
+        color = TARGET if is_target else (SIBLING if card and card["is_sibling"] else OTHER)
+        role = " (target)" if is_target else (" (sibling)" if color == SIBLING else "")
+        was = f"original {_rank(old)}"  # None: a lexical retriever did not retrieve it before
+        where = f"edited #{new}" if new is not None else f"edited: below #{k}"
+        fig.add_scatter(x=["original", "edited"], y=[k + 1 if old is None else min(old, k + 1),
+                                                     k + 1 if new is None else new],
+                        mode="lines+markers", line=dict(color=color, width=4 if is_target else 2), showlegend=False,
+                        customdata=[f"{esc(doc)}{role}<br>{was} → {where}"] * 2,
+                        hovertemplate="%{customdata}<extra></extra>", row=1, col=2)
+
+
+@safe_text
+def rank_shift_summary(result: dict, focus: str | None = None) -> str:
+    rs, k = _ok(result), int(result["k"])
+    if not rs:
+        return "No retriever could rank."
+    moves = "; ".join(f"{rid} {_rank(r['original_target_rank'])} → {_rank(r['target_rank'])}" for rid, r in rs.items())
+    focus = _focus(rs, focus)
+    r = rs[focus]
+    new_top = [c["doc_id"] for c in r["ranking"]]
+    entered = len(set(new_top) - set(r["original_top"]))
+    same = sum(a == b for a, b in zip(new_top, r["original_top"]))
+    return (f"Target rank, original → edited instruction: {moves}. Top {k} of {focus}: {entered} of "
+            f"{len(new_top)} documents are new to it, {same} kept their rank.")
+
+
+# ---- sweep heatmap -------------------------------------------------------------------------------
+def rank_bins(k: int) -> list[dict]:
+    """Colour classes of a target rank for the sweep, with the top k in greens, the rest of
+    the cut (50, or k if larger) in amber, deeper ranks in dark red, and "not retrieved" in
+    grey: each {"lo", "hi" (None = no limit), "label", "color"}; "not retrieved" is last."""
+    cut = max(CUT, k)
+    edges = sorted({1, 2, 4, k + 1, cut + 1})  # no class straddles k: each is all inside or all outside
+    greens, ambers = iter(["#166534", "#22c55e", "#86efac"]), iter(["#fde047", "#f59e0b"])
+    bins = []
+    for lo, nxt in zip(edges, edges[1:]):
+        hi = nxt - 1
+        bins.append({"lo": lo, "hi": hi, "label": str(lo) if lo == hi else f"{lo}–{hi}",
+                     "color": next(greens) if hi <= k else next(ambers)})
+    bins.append({"lo": cut + 1, "hi": None, "label": f">{cut}", "color": "#7f1d1d"})
+    bins.append({"lo": None, "hi": None, "label": "not retrieved", "color": NOT_RETRIEVED})
+    return bins
+
+
+def _bin_of(rank, bins) -> int:
+    if rank is None:
+        return len(bins) - 1
+    return next(i for i, b in enumerate(bins[:-1]) if rank >= b["lo"] and (b["hi"] is None or rank <= b["hi"]))
+
+
+def variant_labels(variants: list[dict], limit: int) -> list[str]:
+    """Short axis labels: the user's persona for an original instruction, "para N" for a
+    paraphrase, the perturbation's name, "your edit"; escaped and cut to `limit`."""
+    out = []
+    for v in variants:
+        kind, label = v.get("kind"), v.get("label") or v.get("kind") or "?"
+        if kind == "paraphrase":
+            label = "para " + str(label).rpartition(" ")[2]
+        elif kind not in ("original", "edit", "paraphrase"):
+            label = str(kind).replace("-", " ")
+        out.append(short(label, limit))
+    return out
 
 
 @safe
-def sweep_figure(sweep: dict) -> go.Figure:
+def sweep_figure(sweep: dict, style: str | None = None) -> Figure:
+    st, k = style_of(style), int(sweep["k"])
+    rs = {rid: r for rid, r in sweep["retrievers"].items() if "error" not in r}
+    variants, ids, bins = sweep["variants"], list(rs), rank_bins(k)
+    n = len(variants)
+    for rid in ids:
+        if len(rs[rid]["target_rank"]) != n or len(rs[rid]["ndcg"]) != n:
+            raise ValueError(f"{rid}: {len(rs[rid]['target_rank'])} ranks for {n} variants")
+    z = [[_bin_of(r, bins) for r in rs[rid]["target_rank"]] for rid in ids]
+    deep = bins[-2]  # ">cut": the cell says so, the hover gives the exact rank
+    text = [["–" if r is None else (deep["label"] if r >= deep["lo"] else str(r))
+             for r in rs[rid]["target_rank"]] for rid in ids]
+    hover = [[f"{esc(rid)}<br>{short(v.get('label', v.get('kind')), 60)} ({esc(v.get('kind'))})<br>" +
+              (f"target #{r}" + ("" if r <= k else f", below the top {k}") if r is not None
+               else "target not retrieved (no rank)") + f"<br>nDCG@{k} {100 * nd:.1f}"
+              for v, r, nd in zip(variants, rs[rid]["target_rank"], rs[rid]["ndcg"])] for rid in ids]
+    colorscale = [[(i + edge) / len(bins), b["color"]] for i, b in enumerate(bins) for edge in (0, 1)]
+    heat = dict(z=z, x=list(range(n)), y=[f"{esc(rid)}<br>R@{k} {_pct(rs[rid]['robustness'])}" for rid in ids],
+                customdata=hover, hovertemplate="%{customdata}<extra></extra>", zmin=-0.5, zmax=len(bins) - 0.5,
+                colorscale=colorscale, xgap=1, ygap=1,
+                colorbar=dict(title=dict(text="target rank", side="top"), tickvals=list(range(len(bins))),
+                              ticktext=[b["label"] for b in bins], thickness=14, len=1, lenmode="fraction",
+                              outlinewidth=0, tickfont=dict(size=st.font - 1)))
+    if n <= st.text_columns:  # more columns than this leave cells too narrow to read a number
+        heat.update(text=text, texttemplate="%{text}")  # font size "auto": shrinks to fit a cell
+    fig = Figure(config=plot_config(f"instructir-sweep-{sweep.get('query_id', '')}"))
+    fig.add_heatmap(**heat)
+    for i in range(1, n):  # thin lines between originals, paraphrases, perturbations and the edit
+        if _group(variants[i]) != _group(variants[i - 1]):
+            fig.add_vline(x=i - 0.5, line=dict(color="#1e293b", width=2))
+    lay = base_layout(st, "Target rank per variant", f"“{short(sweep['query'], 48)}”")
+    # rows tall enough for two-line retriever labels and for every colour-bar label to stand apart,
+    # below them room for the variant labels turned upright (up to label_chars) and the axis title
+    plot_px = max(len(ids) * (st.font * 3 + 12), len(bins) * st.font * 1.8)
+    bottom = st.label_chars * st.font * 0.55 + st.font * 3
+    lay["height"] = round(lay["margin"]["t"] + bottom + plot_px)
+    fig.update_layout(**lay)
+    fig.update_xaxes(title_text="variant",
+                     tickvals=list(range(n)), ticktext=variant_labels(variants, st.label_chars), autotickangles=[45, 90],
+                     fixedrange=True, automargin=True, showgrid=False)
+    fig.update_yaxes(title_text="retriever", autorange="reversed", fixedrange=True, automargin=True, showgrid=False)
+    return fig
+
+
+def _group(v: dict) -> str:
+    kind = v.get("kind")
+    return kind if kind in ("original", "paraphrase", "edit") else "perturbation"
+
+
+@safe_text
+def sweep_summary(sweep: dict) -> str:
+    k = int(sweep["k"])
     rs = {rid: r for rid, r in sweep["retrievers"].items() if "error" not in r}
     variants = sweep["variants"]
-    x = [f"{i + 1}. {v['kind']}" for i, v in enumerate(variants)]
-    ids = list(rs)
-    cap = 50
-    z = [[min(r or cap, cap) for r in rs[rid]["target_rank"]] for rid in ids]
-    text = [[f"{r}" if r is not None else "–" for r in rs[rid]["target_rank"]] for rid in ids]
-    hover = [[f"{rid}<br>{v['label']}<br>target #{r}<br>nDCG@{sweep['k']} {100 * n:.1f}"
-              for v, r, n in zip(variants, rs[rid]["target_rank"], rs[rid]["ndcg"])] for rid in ids]
-    ylabels = [f"{rid}<br>R@{sweep['k']} {100 * rs[rid]['robustness']:.0f}" for rid in ids]
-    fig = go.Figure(go.Heatmap(z=z, x=x, y=ylabels, text=text, texttemplate="%{text}", customdata=hover,
-                               hovertemplate="%{customdata}<extra></extra>", zmin=1, zmax=cap,
-                               colorscale=[[0, "#15803d"], [0.2, "#fde047"], [1, "#b91c1c"]],
-                               colorbar=dict(title="target<br>rank")))
-    fig.update_layout(**{**LAYOUT, "height": 200 + 45 * len(ids), "margin": dict(l=130, r=20, t=60, b=110)},
-                      title=f"Sweep of “{sweep['query']}”: target rank per variant (Robustness@{sweep['k']} over its instructions)",
-                      xaxis=dict(title="variant", tickangle=-40), yaxis=dict(title="retriever", autorange="reversed"))
-    return fig
+    parts = []
+    for rid, r in rs.items():
+        ranks = r["target_rank"]
+        inside = sum(1 for x in ranks if x is not None and x <= k)
+        worst = max(range(len(ranks)), key=lambda i: math.inf if ranks[i] is None else ranks[i])
+        parts.append(f"{rid}: target in the top {k} for {inside} of {len(ranks)} variants, worst "
+                     f"{_rank(ranks[worst])} ({variants[worst].get('label')}); Robustness@{k} over the "
+                     f"original instructions {_pct(r['robustness'])}")
+    return (f"Target rank for every variant of “{sweep['query']}”. " +
+            ("; ".join(parts) + "." if parts else "No retriever could rank."))

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -20,7 +21,8 @@ import numpy as np
 
 from demo.cache import EmbeddingCache
 from demo.data.records import Benchmark, Instance
-from demo.data.sources import load_source
+from demo import inputs
+from demo.data.sources import open_source
 from demo.data.variants import perturbations, split_variant, swap_source, unavailable_variants, variants
 from demo.errors import UserError
 from demo.evaluation import default_cache, parse_retriever_list
@@ -29,9 +31,9 @@ from demo.metrics import mean, ndcg_at_k, pairwise_mrr, rank_shift, robustness
 from demo.retrievers.base import Model
 from demo.retrievers import ids
 from demo.retrievers.fusion import rrf_scores
-from demo.retrievers.registry import MODELS, label, load_model, parse_id
+from demo.retrievers.registry import MODELS, ModelUnavailable, label, load_model, parse_id
 from demo.retrievers.templates import EncodeInput, query_input
-from demo.settings import cache_dir, memory_budget_bytes
+from demo.settings import cache_dir, loaded_limits, memory_budget_bytes
 
 MAX_INSTRUCTION_CHARS = 2000
 MAX_K = 100
@@ -143,7 +145,10 @@ class Corpus:
 class Explorer:
     def __init__(self, cache: EmbeddingCache | None = None, memory_bytes: int | None = None):
         self._cache = cache
-        self._corpora: dict[tuple[str, str], Corpus | Exception] = {}
+        # (dataset key, model id) -> indexed corpus, least recently used first; bounded
+        self._corpora: OrderedDict[tuple[str, str], Corpus] = OrderedDict()
+        self._max_corpora = loaded_limits()[1]
+        self._unavailable: dict[str, ModelUnavailable] = {}  # models that cannot load here, by id
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_lock = threading.Lock()
         budget = memory_budget_bytes() if memory_bytes is None else memory_bytes
@@ -160,37 +165,53 @@ class Explorer:
             return self._cache
 
     def benchmark(self, source: str) -> Benchmark:
-        if not source or not str(source).strip():
-            raise UserError("no dataset given")
-        return load_source(str(source).strip())
+        return open_source(source)[1]
+
+    def dataset_key(self, source: str) -> str:
+        """The canonical key of a source (DESIGN §8), checked against public mode: every memo
+        here is keyed by it, so aliases of one dataset share one copy. Idempotent."""
+        return open_source(source)[0]
 
     def status(self, source: str, model_id: str) -> tuple[str, int, int] | None:
         """What building (dataset, model) is doing now: (stage, done, total), None when idle."""
-        return self._status.get((source, model_id))
+        try:
+            return self._status.get((self.dataset_key(source), model_id))
+        except UserError:
+            return None
 
     def corpus(self, source: str, model_id: str, progress: Callable[[int, int], None] | None = None,
                on_stage: Stage | None = None) -> Corpus:
-        """The model indexed on the dataset, built once. A model that failed stays failed.
-        `on_stage(stage, done, total)` hears "loading" then "embedding" (or, for BM25, "indexing")
-        n of N passages, also while
-        another caller (e.g. the start-up warm-up) is the one building it."""
-        key = (source, model_id)
+        """The model indexed on the dataset, built once however many ask. A model that cannot
+        load here stays unavailable; any other failure (a fault while indexing) is tried again
+        next time. `on_stage(stage, done, total)` hears "loading" then "embedding" (or, for BM25,
+        "indexing") n of N passages, also while another caller (e.g. the start-up warm-up) is the
+        one building it."""
+        if model_id not in MODELS:
+            raise UserError(f"unknown model {model_id!r}")
+        key = (self.dataset_key(source), model_id)
         with self._locks_lock:  # one lock per (dataset, model): a slow model never blocks the others
             lock = self._locks.setdefault(key, threading.Lock())
         while not lock.acquire(timeout=0.25):  # someone else builds it: relay their progress
             if on_stage and self._status.get(key):
                 on_stage(*self._status[key])
         try:
-            if key not in self._corpora:
-                self._build(key, progress, on_stage)
-            found = self._corpora[key]
+            with self._locks_lock:
+                found = self._corpora.get(key)
+                if found is not None:
+                    self._corpora.move_to_end(key)
+                    return found
+                if model_id in self._unavailable:
+                    raise self._unavailable[model_id]
+            found = self._build(key, progress, on_stage)
+            with self._locks_lock:
+                self._corpora[key] = found
+                while len(self._corpora) > self._max_corpora:  # least recently used index goes
+                    self._corpora.popitem(last=False)
+            return found
         finally:
             lock.release()
-        if isinstance(found, Exception):
-            raise found
-        return found
 
-    def _build(self, key: tuple[str, str], progress, on_stage) -> None:
+    def _build(self, key: tuple[str, str], progress, on_stage) -> Corpus:
         source, model_id = key
 
         def stage(name: str, done: int, total: int) -> None:
@@ -207,9 +228,15 @@ class Explorer:
             work = "indexing" if getattr(model, "lexical", False) else "embedding"
             stage(work, 0, len(docs))
             model.index_corpus(docs, lambda d, t: stage(work, d, t))
-            self._corpora[key] = Corpus(model, [d.doc_id for d in docs])
-        except Exception as e:  # shown in that retriever's column; the others go on
-            self._corpora[key] = e if isinstance(e, UserError) else UserError(f"{model_id}: {type(e).__name__}: {e}")
+            return Corpus(model, [d.doc_id for d in docs])
+        except ModelUnavailable as e:  # remembered: it will not load on the next try either
+            with self._locks_lock:
+                self._unavailable[model_id] = e
+            raise
+        except UserError:
+            raise
+        except Exception as e:  # shown in that retriever's column; the others go on; not remembered
+            raise UserError(f"{model_id}: {type(e).__name__}: {e}") from e
         finally:
             self._status.pop(key, None)
 
@@ -217,13 +244,14 @@ class Explorer:
                  memo: bool = True) -> tuple[Corpus, list[Ranking]]:
         """Rankings for (instruction, query[, query_first]) tuples, memoised by encoded input within
         the byte budget. `track`: doc indices whose ranks the caller needs beyond the first TOP."""
+        source = self.dataset_key(source)
         ref = parse_id(retriever_id)
         if not isinstance(ref, ids.Single):
             return self._composite_rankings(source, ref, pairs, track, memo)
         spec, mode = MODELS[ref.model_id], ref.mode
         corpus = self.corpus(source, spec.model_id)
-        inputs = [query_input(corpus.model.template, mode, *pair) for pair in pairs]
-        keys = [(source, spec.model_id, e.prompt, e.text) for e in inputs]
+        encoded = [query_input(corpus.model.template, mode, *pair) for pair in pairs]
+        keys = [(source, spec.model_id, e.prompt, e.text) for e in encoded]
         found = {}
         if memo:
             for k in dict.fromkeys(keys):
@@ -232,7 +260,7 @@ class Explorer:
                     found[k] = r
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         if missing:
-            by_key = dict(zip(keys, inputs))
+            by_key = dict(zip(keys, encoded))
             for k, r in zip(missing, corpus.rankings([by_key[k] for k in missing], track)):
                 found[k] = r
                 if memo:
@@ -261,6 +289,7 @@ class Explorer:
         """Whole-corpus scores of any retriever: [(encoded text, scores over corpus.doc_ids, retrieved
         count)] per pair. Fusion and reranking need every rank of their parts, not a ranking's head;
         the explainer needs any doc's score."""
+        source = self.dataset_key(source)
         ref = parse_id(retriever_id)
         corpus = self.corpus(source, ref.model_ids()[0])  # every corpus lists the docs in the same order
         if isinstance(ref, ids.Fusion):
@@ -289,26 +318,23 @@ class Explorer:
 
     # ---- checks ---------------------------------------------------------------------------
     def _instance(self, bench: Benchmark, instance_id: str) -> Instance:
-        inst = bench.instances.get(str(instance_id).strip())
+        inst = bench.instances.get(inputs.identifier(instance_id, "instance id"))
         if inst is None:
             raise UserError(f"unknown instance {instance_id!r} in {bench.name}")
         return inst
 
     @staticmethod
     def _check(instruction: str, k) -> int:
-        if instruction is not None and len(instruction) > MAX_INSTRUCTION_CHARS:
-            raise UserError(f"instruction too long: {len(instruction)} characters (limit {MAX_INSTRUCTION_CHARS})")
-        try:
-            k = int(k)
-        except (TypeError, ValueError):
-            raise UserError(f"k must be a whole number, got {k!r}") from None
+        """Type checks at the edge: the instruction is text (or None: the original), k a whole number."""
+        inputs.text(instruction, "instruction", MAX_INSTRUCTION_CHARS, allow_none=True)
+        k = inputs.whole_number(k, "k")
         if not 1 <= k <= MAX_K:
             raise UserError(f"k must be between 1 and {MAX_K}, got {k}")
         return k
 
     # ---- the API ------------------------------------------------------------------------------
     def instance(self, source: str, instance_id: str) -> dict:
-        bench = self.benchmark(source)
+        source, bench = open_source(source)
         inst = self._instance(bench, instance_id)
         return {"instance_id": inst.instance_id, "query_id": inst.query_id, "query": inst.query,
                 "instruction": inst.instruction, "targets": list(inst.targets), "persona": inst.persona,
@@ -324,9 +350,9 @@ class Explorer:
         where this instance's target went (p-MRR). `grade_against` (an instance of the same base
         query) chooses the target for any text; None means: follow the text, else this instance."""
         k = self._check(instruction, k)
-        bench = self.benchmark(source)
+        source, bench = open_source(source)
         inst = self._instance(bench, instance_id)
-        ids = parse_retriever_list(retrievers)
+        ids = parse_retriever_list(inputs.string_list(retrievers, "retrievers"))
         edited = split_variant(instruction if instruction is not None else inst.instruction, inst.query)
         group = [bench.instances[i] for i in bench.groups[inst.query_id]]
         graded = _graded_instance(bench, inst, edited, grade_against)
@@ -382,11 +408,11 @@ class Explorer:
         query's instructions, the dataset's paraphrases, the perturbations of one instance
         (`instance_id`, else the one with paraphrases) and, if given, the edited instruction."""
         k = self._check(instruction, k)
-        bench = self.benchmark(source)
-        query_id = str(query_id).strip()
+        source, bench = open_source(source)
+        query_id = inputs.identifier(query_id, "query id")
         if query_id not in bench.groups:
             raise UserError(f"unknown base query {query_id!r} in {bench.name}")
-        ids = parse_retriever_list(retrievers)
+        ids = parse_retriever_list(inputs.string_list(retrievers, "retrievers"))
         group = [bench.instances[i] for i in bench.groups[query_id]]
         pivot = (self._instance(bench, instance_id) if instance_id else
                  next((g for g in group if g.instance_id in bench.paraphrases), group[0]))
@@ -434,9 +460,9 @@ class Explorer:
         Each retriever's table is kept in memory (byte budget) and on disk, keyed by the dataset's
         content, the model's revision and k, so a second view, or a restart, is instant."""
         k = self._check(None, k)
-        bench = self.benchmark(source)
+        source, bench = open_source(source)
         per = {}
-        for rid in parse_retriever_list(retrievers):
+        for rid in parse_retriever_list(inputs.string_list(retrievers, "retrievers")):
             try:
                 per[rid] = self._instance_table(source, bench, rid, k, progress)
             except UserError:
@@ -476,7 +502,7 @@ class Explorer:
     def query_table(self, source: str, retrievers, k: int = 10, progress: Stage | None = None) -> list[dict]:
         """Per base query: Robustness@k and mean nDCG@k per retriever, and how much the
         retrievers disagree, for ordering the query picker by interest."""
-        bench = self.benchmark(source)
+        source, bench = open_source(source)
         per = self.instance_ndcgs(source, retrievers, k, progress)
         rows = []
         for qid, members in bench.groups.items():
@@ -492,7 +518,7 @@ class Explorer:
         """Dataset-level nDCG@k and Robustness@k per retriever (as `python -m demo evaluate`),
         with the instruction-blind floor."""
         from demo.evaluation import blind_floor
-        bench = self.benchmark(source)
+        source, bench = open_source(source)
         per = self.instance_ndcgs(source, retrievers, k, progress)
         floor = self._tables.get((source, "floor", k))
         if floor is None:

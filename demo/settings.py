@@ -64,3 +64,64 @@ def configured_datasets() -> list[str]:
     raw = os.environ.get("INSTRUCTIR_EXPLORER_DATASETS")
     items = DEFAULT_DATASETS if raw is None else raw.split(",")
     return list(dict.fromkeys(s.strip() for s in items if s.strip() and s.strip() != "demo"))
+
+
+# ---- public hosting (DESIGN §13) -------------------------------------------------------------
+MB = 2**20
+
+
+def public_mode() -> bool:
+    """On a Space (SPACE_ID set) or with INSTRUCTIR_EXPLORER_PUBLIC=1: visitors may open only
+    the bundled and configured datasets, and every size limit below is on."""
+    flag = os.environ.get("INSTRUCTIR_EXPLORER_PUBLIC", "").strip().lower()
+    if flag in ("0", "false", "no", "off"):
+        return False
+    return flag in ("1", "true", "yes", "on") or bool(os.environ.get("SPACE_ID"))
+
+
+def _megabytes(name: str, default: float | None) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = default
+    return None if value is None or value <= 0 else int(value * MB)
+
+
+def _count(name: str, default: int | None) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        value = default
+    return None if value is None or value <= 0 else value
+
+
+def corpus_limits() -> tuple[int | None, int | None]:
+    """(most passages, most corpus.jsonl bytes) a dataset may have; None is no limit. In public
+    mode 50,000 passages and 100 MB (InstructIR has 16k passages, 10 MB), so no visitor request
+    can start hours of indexing; elsewhere no limit unless set."""
+    public = public_mode()
+    return (_count("INSTRUCTIR_EXPLORER_MAX_DOCS", 50_000 if public else None),
+            _megabytes("INSTRUCTIR_EXPLORER_MAX_CORPUS_MB", 100 if public else None))
+
+
+def upload_limit() -> int | None:
+    """Largest upload in bytes (INSTRUCTIR_EXPLORER_MAX_UPLOAD_MB; public default 100 MB)."""
+    return _megabytes("INSTRUCTIR_EXPLORER_MAX_UPLOAD_MB", 100 if public_mode() else None)
+
+
+def embedding_cache_limit() -> int:
+    """Byte limit of the disk cache of embeddings (INSTRUCTIR_EXPLORER_CACHE_MB, default 1 GiB)."""
+    return _megabytes("INSTRUCTIR_EXPLORER_CACHE_MB", 1024) or 1024 * MB
+
+
+def export_ttl_seconds() -> int:
+    """How long exported files are kept (INSTRUCTIR_EXPLORER_EXPORT_TTL, seconds; default an hour)."""
+    return _count("INSTRUCTIR_EXPLORER_EXPORT_TTL", 3600) or 3600
+
+
+def loaded_limits() -> tuple[int, int]:
+    """(datasets, indexed (dataset, model) pairs) kept loaded at once; least recently used go first."""
+    return (_count("INSTRUCTIR_EXPLORER_MAX_DATASETS", 4) or 4,
+            _count("INSTRUCTIR_EXPLORER_MAX_INDEXES", 8) or 8)

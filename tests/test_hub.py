@@ -13,7 +13,7 @@ import pytest
 
 from demo.data.hub import INSTRUCTIR_REVISION, hub_folder, materialize, parse_hub_source
 from demo.data.release import load_folder
-from demo.data.sources import resolve
+from demo.data.sources import canonical, resolve
 from demo.errors import UserError
 from helpers import TINY, write_release
 
@@ -107,8 +107,9 @@ def test_downloaded_hub_folder_is_reused_offline(tmp_path, monkeypatch):
     materialize(str(hub_shaped_repo(tmp_path / "repo")), None, target)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert hub_folder("hf:kaist-ai/InstructIR") == target
-    folder, name = resolve("hf:kaist-ai/InstructIR")
-    assert name == "hf:kaist-ai/InstructIR"
+    key = canonical("hf:kaist-ai/InstructIR")
+    assert key == f"hf:kaist-ai/InstructIR@{INSTRUCTIR_REVISION}"
+    folder = resolve(key)
     assert len(load_folder(folder).instances) == 6
     with pytest.raises(UserError, match="offline"):
         hub_folder("hf:kaist-ai/InstructIR@someotherrev")

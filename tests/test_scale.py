@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from demo import service
-from demo.data.sources import load_source
+from demo.data.sources import LOADED
 from demo.memo import ByteLRU
 from demo.retrievers.templates import query_input
 from demo.service import Corpus, Explorer
@@ -124,7 +124,7 @@ def test_a_changed_dataset_does_not_reuse_stored_tables(tiny, tmp_path):
     first = Explorer().instance_ndcgs(src, ["bm25"], 10)["bm25"]
     corpus = [(d, "unrelated words only" if d == "a_1" else t) for d, t in TINY["corpus"]]
     other = write_release(tmp_path / "other", corpus=corpus)
-    load_source.cache_clear()
+    LOADED.clear()  # the loaded-dataset table (was an lru_cache)
     second = Explorer().instance_ndcgs(str(other), ["bm25"], 10)["bm25"]
     assert second["a_1"] < first["a_1"]
 

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from demo.errors import UserError
-from demo.settings import cache_dir, hub_offline
+from demo.settings import cache_dir, hub_offline, public_mode
 
 INSTRUCTIR_REPO = "kaist-ai/InstructIR"
 INSTRUCTIR_REVISION = "1615ed0ee07d6d33b0082362f008bfe62041a54b"  # the revision MTEB pins
@@ -35,8 +35,8 @@ def materialize(repo_or_path: str, revision: str | None, folder: Path) -> Path:
         qrels = _split(_load_config(datasets, repo_or_path, "qrels", kwargs), "test")
     except Exception as e:
         hint = " (offline: set HF_HUB_OFFLINE=0 on a machine with network access)" if hub_offline() else ""
-        raise UserError(f"cannot load hf:{repo_or_path}@{revision}: {type(e).__name__}: "
-                        f"{str(e).splitlines()[0] if str(e) else ''}{hint}") from None
+        detail = "" if public_mode() else f": {str(e).splitlines()[0] if str(e) else ''}"  # may name server paths
+        raise UserError(f"cannot load hf:{repo_or_path}@{revision}: {type(e).__name__}{detail}{hint}") from None
     tmp = folder.with_name(folder.name + ".partial")
     (tmp / "qrels").mkdir(parents=True, exist_ok=True)
     _write_jsonl(tmp / "corpus.jsonl", corpus)

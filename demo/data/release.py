@@ -6,6 +6,7 @@ Every problem raises one DataError naming the file and line; no row is dropped s
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Iterator
 
@@ -38,6 +39,8 @@ def read_jsonl(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dic
             row = json.loads(line)
         except json.JSONDecodeError as e:
             raise DataError(path, f"malformed JSON ({e.msg})", n) from None
+        except RecursionError:
+            raise DataError(path, "JSON nested too deeply", n) from None
         if not isinstance(row, dict):
             raise DataError(path, "each line must be a JSON object", n)
         for key in required:
@@ -63,11 +66,14 @@ def read_qrels(path: Path) -> Iterator[tuple[int, str, str, int]]:
         if len(cols) != 3:
             raise DataError(path, f"expected 3 tab-separated columns (qid, pid, score), got {len(cols)}", n)
         try:
-            grade = int(float(cols[2]))
+            value = float(cols[2])
         except ValueError:
             if n == 1:  # header: qid pid score
                 continue
             raise DataError(path, f"score {cols[2]!r} is not a number", n) from None
+        if not math.isfinite(value):
+            raise DataError(path, f"score {cols[2]!r} is not a finite number", n)
+        grade = int(value)
         yield n, cols[0].strip(), cols[1].strip(), grade
 
 
@@ -83,14 +89,23 @@ def read_queries(path: Path) -> Iterator[tuple[int, str, str, str, dict]]:
         yield n, row["_id"], instruction, query, meta
 
 
-def load_folder(folder: str | Path, name: str | None = None) -> Benchmark:
+def load_folder(folder: str | Path, name: str | None = None, max_docs: int | None = None,
+                max_bytes: int | None = None) -> Benchmark:
+    """Load and check a dataset folder; a corpus over max_docs passages or max_bytes bytes is
+    refused before it is read (or as soon as the count passes the limit)."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError(folder, "dataset folder not found")
-    docs = {
-        row["_id"]: Document(row["_id"], row["text"].strip(), str(row.get("title") or "").strip())
-        for _, row in read_jsonl(folder / CORPUS, ("_id", "text"))
-    }
+    if not any((folder / f).is_file() for f in (CORPUS, QUERIES, QRELS)):
+        # the same words for a missing folder and any other folder: no probing which exist
+        raise DataError(folder, f"dataset folder not found (no {CORPUS}, {QUERIES} or {QRELS} there)")
+    if max_bytes is not None and (folder / CORPUS).is_file() and (folder / CORPUS).stat().st_size > max_bytes:
+        raise DataError(folder / CORPUS, f"corpus too large: {(folder / CORPUS).stat().st_size / 2**20:.0f} MB "
+                                         f"(this server's limit is {max_bytes / 2**20:.0f} MB)")
+    docs = {}
+    for n, row in read_jsonl(folder / CORPUS, ("_id", "text")):
+        if max_docs is not None and len(docs) >= max_docs:
+            raise DataError(folder / CORPUS, f"corpus too large: more than {max_docs:,} passages "
+                                             f"(this server's limit)", n)
+        docs[row["_id"]] = Document(row["_id"], row["text"].strip(), str(row.get("title") or "").strip())
 
     qrels: dict[str, dict[str, int]] = {}
     qrels_line: dict[str, int] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +21,7 @@ from demo.retrievers import ids, mpnet
 from demo.retrievers.base import Model, Retriever
 from demo.retrievers.ids import Ref
 from demo.retrievers.templates import MODES, TEMPLATES
-from demo.settings import hub_offline
+from demo.settings import hub_offline, loaded_limits
 
 
 class ModelUnavailable(UserError):
@@ -230,7 +231,7 @@ def load_model(spec: ModelSpec, cache: EmbeddingCache | None = None, devices: li
     from demo.retrievers.dense import DenseModel
     from demo.retrievers.encoders import CachedEncoder
     try:
-        encoder = _load_encoder(spec, devices)
+        encoder = _shared_encoder(spec, devices)
     except UserError as e:  # e.g. a device that is not here
         raise ModelUnavailable(f"{spec.model_id} unavailable: {e}") from None
     except Exception as e:  # a broken download or an incompatible checkpoint
@@ -239,6 +240,33 @@ def load_model(spec: ModelSpec, cache: EmbeddingCache | None = None, devices: li
         return DenseModel(encoder, template)
     from demo.artifacts import lookup_for
     return DenseModel(CachedEncoder(encoder, cache, lookup_for(spec.model_id, encoder.revision, encoder.dim)), template)
+
+
+_ENCODERS: OrderedDict[tuple, object] = OrderedDict()
+_ENCODERS_LOCK = threading.Lock()
+_SPEC_LOCKS: dict[tuple, threading.Lock] = {}
+
+
+def _shared_encoder(spec: ModelSpec, devices: list[str] | None = None):
+    """One loaded copy of each model for every dataset (the index per dataset is what differs);
+    at most loaded_limits()[1] kept, the least recently used dropped. Each model loads once
+    however many ask at the same time, and a slow one never blocks the others."""
+    from demo.devices import select_device
+    devices = list(devices) if devices else [select_device()]  # resolved now: the key names the device
+    key = (spec, tuple(devices))
+    with _ENCODERS_LOCK:
+        lock = _SPEC_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        with _ENCODERS_LOCK:
+            if key in _ENCODERS:
+                _ENCODERS.move_to_end(key)
+                return _ENCODERS[key]
+        encoder = _load_encoder(spec, devices)
+        with _ENCODERS_LOCK:
+            _ENCODERS[key] = encoder
+            while len(_ENCODERS) > loaded_limits()[1]:
+                _ENCODERS.popitem(last=False)
+        return encoder
 
 
 def _load_encoder(spec: ModelSpec, devices: list[str] | None = None):

@@ -10,7 +10,9 @@ import gradio as gr
 
 from demo.data.wordnet import warm_up
 from demo.errors import UserError
+from demo.plot_style import PLOT_CSS
 from demo.service import Explorer
+from demo.settings import export_ttl_seconds, upload_limit
 from demo.ui import explore, inspect_tab, scoreboard_tab
 from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, build_bar, retriever_choices, unavailable_models  # noqa: F401
 from demo.ui.layout import CSS, EXPLAINER, HEADER, PAGE_JS
@@ -21,7 +23,7 @@ PRIVATE = dict(api_visibility="private")
 
 def launch_kwargs() -> dict:
     """What Gradio 6 takes at launch() rather than Blocks()."""
-    return {"css": CSS, "head": PAGE_JS, "theme": theme()}
+    return {"css": CSS + PLOT_CSS, "head": PAGE_JS, "theme": theme(), "max_file_size": upload_limit()}
 
 
 def theme() -> gr.themes.Base:
@@ -58,7 +60,9 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         """Why this doc is where it is: BM25 term contributions, or instruction-sentence occlusion."""
         return _api(explorer.explain, dataset, instance_id, instruction, retriever, doc_id)
 
-    with gr.Blocks(title="InstructIR Explorer", fill_width=True) as app:
+    # Gradio's copies of exported (and uploaded) files go after the export time to live
+    ttl = export_ttl_seconds()
+    with gr.Blocks(title="InstructIR Explorer", fill_width=True, delete_cache=(min(ttl, 600), ttl)) as app:
         with gr.Row(equal_height=False, elem_id="header-row"):
             with gr.Column(scale=4):
                 gr.HTML(HEADER)

@@ -11,8 +11,8 @@ import gradio as gr
 from demo.errors import UserError
 from demo.retrievers.ids import split_ids
 from demo.retrievers.registry import model_choices, parse_id, reranker_choices
+from demo.data.sources import dataset_choices
 from demo.retrievers.templates import MODES
-from demo.settings import configured_datasets
 from demo.ui.render import render_unavailable
 
 DEFAULT_RETRIEVERS = ["bm25", "bm25@query", "minilm", "minilm@query"]
@@ -71,7 +71,7 @@ def build_bar(default_dataset: str) -> Bar:
     """One compact row (it wraps on narrow screens), so the editor, the summary and the top of
     the columns fit a 1440x900 screen."""
     with gr.Row(equal_height=False, elem_id="picker-bar"):
-        dataset = gr.Dropdown(choices=["demo", *configured_datasets()], value=default_dataset,
+        dataset = gr.Dropdown(choices=dataset_choices(), value=default_dataset,
                               allow_custom_value=True, label="Dataset",
                               elem_id="dataset", scale=2, min_width=150)
         query = gr.Dropdown(label="Base query (type to search)", filterable=True, elem_id="query", scale=4,

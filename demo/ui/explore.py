@@ -8,10 +8,8 @@ makes stale (they are skipped when the editor has moved on; the next refresh dra
 from __future__ import annotations
 
 import random
-import tempfile
 from dataclasses import dataclass
 from html import escape
-from pathlib import Path
 from typing import Callable
 
 import gradio as gr
@@ -23,7 +21,7 @@ from demo.errors import UserError
 from demo.plots import error_figure, rank_shift_figure, robustness_figure, sweep_figure
 from demo.service import MAX_INSTRUCTION_CHARS, Explorer
 from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, Bar, model_ids, retriever_choices, split_retrievers
-from demo.ui.export import deep_link, file_part, to_csv, to_json, to_trec
+from demo.ui.export import deep_link, file_part, to_csv, to_json, to_trec, write_exports
 from demo.ui.layout import COPY_LINK_JS
 from demo.ui.render import render_error, render_rankings, render_summary
 
@@ -260,16 +258,13 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         result = (state or {}).get("result")
         if not result:
             raise gr.Error("Nothing to export yet.")
-        folder = Path(tempfile.mkdtemp(prefix="instructir-export-"))
         stem = f"comparison-{result['instance_id']}"
         files = {f"{stem}.csv": to_csv(result),
                  f"{stem}.json": to_json(result, state.get("instruction", ""), state.get("dataset", ""))}
         for rid, r in result["retrievers"].items():
             if "error" not in r:
                 files[f"{stem}-{file_part(rid)}.trec"] = to_trec(result, rid)
-        for name, content in files.items():
-            (folder / name).write_text(content, encoding="utf-8")
-        return [str(folder / n) for n in files]
+        return write_exports(files)
 
     # ---- layout ---------------------------------------------------------------------------------
     state = gr.State({})
@@ -335,8 +330,22 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
     link_inputs = [dataset, order, instruction, retrievers, k, grade, tab_state, state]
     order.input(on_order, [dataset, order, retrievers, query], [query, summary], **PRIVATE).then(
         make_link, link_inputs, link, **PRIVATE)
-    live(variant.input(on_variant, [variant, state], instruction, **PRIVATE).then)
-    live(reset.click(on_reset, state, [instruction, variant], **PRIVATE).then)
+    # a variant or the reset sets the editor and draws the columns in one round trip, then the plots
+    def apply_variant(choice, dataset, retrievers, k, grade, order, tab, state, progress=gr.Progress()):
+        text = on_variant(choice, state)
+        if not isinstance(text, str):
+            return (gr.update(),) * 4 + (state,)
+        return (text,) + refresh(dataset, text, retrievers, k, grade, order, tab, state, progress)
+
+    def apply_reset(dataset, retrievers, k, grade, order, tab, state, progress=gr.Progress()):
+        text, _ = on_reset(state)
+        return (text, None) + refresh(dataset, text, retrievers, k, grade, order, tab, state, progress)
+
+    view_args = [dataset, retrievers, k, grade, order, tab_state, state]
+    variant.input(apply_variant, [variant] + view_args, [instruction] + columns["outputs"], trigger_mode="always_last",
+                  show_progress="minimal", **PRIVATE).then(**drawing)
+    reset.click(apply_reset, view_args, [instruction, variant] + columns["outputs"], show_progress="minimal",
+                **PRIVATE).then(**drawing)
     # typing: a debounced click on the hidden button (layout.PAGE_JS); leaving the box, picking
     # retrievers, Enter in k and the grading choice refresh at once (a view already shown is skipped)
     live(lambda **kw: gr.on([live_btn.click, instruction.blur, retrievers.input, k.submit, k.blur, grade.input], **kw))

@@ -5,7 +5,24 @@ import csv
 import io
 import json
 import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
 from urllib.parse import urlencode
+
+from demo.settings import export_ttl_seconds
+
+EXPORT_ROOT = "instructir-explorer-exports"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A text cell a spreadsheet would run as a formula (=HYPERLINK(...), +cmd, @SUM) gets a
+    leading apostrophe (OWASP's advice); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _cell(v):
@@ -22,9 +39,10 @@ def to_csv(result: dict) -> str:
         if "error" in r:
             continue
         for c in r["ranking"]:
-            w.writerow([result["instance_id"], rid, c["rank"], c["doc_id"], f"{c['score']:.6f}", _cell(c["shift"]),
-                        _cell(c["original_rank"]), int(c["is_target"]), int(c["is_sibling"]), f"{r['ndcg']:.6f}",
-                        _cell(r["target_rank"]), _cell(r["original_target_rank"]), f"{result['robustness'][rid]:.6f}"])
+            w.writerow([safe_cell(result["instance_id"]), safe_cell(rid), c["rank"], safe_cell(c["doc_id"]),
+                        f"{c['score']:.6f}", _cell(c["shift"]), _cell(c["original_rank"]), int(c["is_target"]),
+                        int(c["is_sibling"]), f"{r['ndcg']:.6f}", _cell(r["target_rank"]),
+                        _cell(r["original_target_rank"]), f"{result['robustness'][rid]:.6f}"])
     return buf.getvalue()
 
 
@@ -56,3 +74,33 @@ def deep_link(dataset: str, instance_id: str, instruction: str, original: str, r
              "grade": grade}
     params.update({key: v for key, v in extra.items() if v})
     return "?" + urlencode(params)
+
+
+def export_root() -> Path:
+    return Path(tempfile.gettempdir()) / EXPORT_ROOT
+
+
+def sweep_exports(now: float | None = None) -> int:
+    """Delete export folders older than the time to live; returns how many went."""
+    root, ttl = export_root(), export_ttl_seconds()
+    now = time.time() if now is None else now
+    gone = 0
+    for folder in root.glob("export-*"):
+        try:
+            if now - folder.stat().st_mtime > ttl:
+                shutil.rmtree(folder, ignore_errors=True)
+                gone += 1
+        except OSError:  # removed by another process meanwhile
+            continue
+    return gone
+
+
+def write_exports(files: dict[str, str]) -> list[str]:
+    """Write the files into a new folder under the export root (old folders are swept first)."""
+    sweep_exports()
+    root = export_root()
+    root.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="export-", dir=root))
+    for name, content in files.items():
+        (folder / name).write_text(content, encoding="utf-8")
+    return [str(folder / n) for n in files]
