@@ -258,8 +258,13 @@ def _export(args, bench, retrievers, bar) -> None:
     from demo.artifacts import export
     from demo.retrievers.registry import parse_retriever_id
     models = {}
-    for rid, retriever in retrievers.items():
-        spec, _ = parse_retriever_id(rid)
+    stack = list(retrievers.values())
+    while stack:  # a fusion's parts and a reranker's first stage hold the models
+        retriever = stack.pop()
+        if hasattr(retriever, "parts") or hasattr(retriever, "first"):
+            stack.extend(getattr(retriever, "parts", [getattr(retriever, "first", None)]))
+            continue
+        spec, _ = parse_retriever_id(retriever.retriever_id)
         if spec.loader != "bm25":
             models.setdefault(spec.model_id, (spec, retriever.model))
     if not models:

@@ -13,23 +13,27 @@ from demo.errors import DataError, UserError
 from demo.metrics import best_rank, blind_floor_run, ndcg_at_k, robustness
 from demo.metrics.ranking import Run, top_ranked
 from demo.retrievers.base import Retriever
-from demo.retrievers.registry import MAX_RETRIEVERS, canonical_id, load_model, make_retriever, parse_retriever_id
+from demo.retrievers import ids
+from demo.retrievers.fusion import FusionRetriever
+from demo.retrievers.registry import MAX_RETRIEVERS, MODELS, canonical_id, load_model, parse_id
 from demo.settings import cache_dir, embedding_cache_limit
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 
 def parse_retriever_list(text: str | Iterable[str]) -> list[str]:
-    ids = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
-    if not ids:
+    """Comma-separated (commas inside rrf(...) do not split) or a list -> canonical ids, deduplicated."""
+    given = [t.strip() for t in (ids.split_ids(text) if isinstance(text, str) else text) if t.strip()]
+    if not given:
         raise UserError("no retrievers given")
-    if len(ids) > MAX_RETRIEVERS:
-        raise UserError(f"at most {MAX_RETRIEVERS} retrievers at once, got {len(ids)}")
+    if len(given) > MAX_RETRIEVERS:
+        raise UserError(f"at most {MAX_RETRIEVERS} retrievers at once, got {len(given)}")
     from demo.runs import PREFIX, is_run_id
-    for i in ids:
+    for i in given:
         if is_run_id(i) and not i[len(PREFIX):].strip():
             raise UserError(f"{i!r}: a run file needs a name or path after {PREFIX!r}")
-    canonical = [i if is_run_id(i) else canonical_id(i) for i in ids]
+    # run files are not in the model grammar: their ids pass as given (DESIGN §11)
+    canonical = [i if is_run_id(i) else canonical_id(i) for i in given]
     return list(dict.fromkeys(canonical))
 
 
@@ -38,22 +42,36 @@ def default_cache() -> EmbeddingCache:
 
 
 def build_retrievers(benchmark: Benchmark, retriever_ids: list[str], cache: EmbeddingCache | None = None,
-                     progress: Progress | None = None, devices: list[str] | None = None) -> dict[str, Retriever]:
-    """Load and index each model once, shared by its modes. Raises ModelUnavailable. `devices`:
-    where dense models run (several: the corpus is embedded by one process per device)."""
+                     progress: Progress | None = None, devices: list[str] | None = None) -> dict:
+    """Load and index each model once, shared by its modes and by fusions. Raises ModelUnavailable.
+    `devices`: where dense models run (several: the corpus is embedded by one process per device)."""
     cache = cache if cache is not None else default_cache()
     models = {}
     docs = list(benchmark.docs.values())
-    out = {}
-    for rid in retriever_ids:
-        spec, _ = parse_retriever_id(rid)
-        if spec.model_id not in models:
-            model = load_model(spec, cache, devices)
-            report = (lambda done, total, name=spec.model_id: progress(f"indexing {name}", done, total)) if progress else None
-            model.index_corpus(docs, report)
-            models[spec.model_id] = model
-        out[rid] = make_retriever(rid, models[spec.model_id])
-    return out
+    refs = {rid: parse_id(rid) for rid in retriever_ids}
+    for ref in refs.values():  # an unavailable reranker fails at once, before any corpus is embedded
+        if isinstance(ref, ids.Rerank):
+            from demo.retrievers.registry import load_reranker
+            load_reranker(ref.reranker_id)
+    for ref in refs.values():
+        for mid in ref.model_ids():
+            if mid not in models:
+                model = load_model(MODELS[mid], cache, devices)
+                report = (lambda done, total, name=mid: progress(f"indexing {name}", done, total)) if progress else None
+                model.index_corpus(docs, report)
+                models[mid] = model
+    return {rid: _assemble(ref, models, benchmark) for rid, ref in refs.items()}
+
+
+def _assemble(ref, models: dict, benchmark: Benchmark):
+    if isinstance(ref, ids.Fusion):
+        return FusionRetriever(ref.id, [_assemble(p, models, benchmark) for p in ref.parts], ref.k)
+    if isinstance(ref, ids.Rerank):
+        from demo.retrievers.registry import RERANKERS, load_reranker
+        from demo.retrievers.rerank import RerankRetriever
+        return RerankRetriever(ref, _assemble(ref.first, models, benchmark), load_reranker(ref.reranker_id),
+                               RERANKERS[ref.reranker_id].depth, benchmark.docs)
+    return Retriever(ref.id, models[ref.model_id], ref.mode)
 
 
 def run_instances(retriever: Retriever, instances, depth: int | None = 1000, batch: int = 256,

@@ -36,9 +36,10 @@ def identifier(value, name: str) -> str:
 
 
 def string_list(value, name: str) -> list[str]:
-    """A list of strings, or one comma-separated string."""
+    """A list of strings, or one comma-separated string (commas inside rrf(...) do not split)."""
     if isinstance(value, str):
-        value = value.split(",")
+        from demo.retrievers.ids import split_ids
+        value = split_ids(value)
     if not isinstance(value, (list, tuple)):
         raise UserError(f"{name} must be a list of strings, got {type(value).__name__}")
     bad = next((v for v in value if not isinstance(v, str)), None)

@@ -23,14 +23,16 @@ from demo.cache import EmbeddingCache
 from demo.data.records import Benchmark, Instance
 from demo import inputs
 from demo.data.sources import open_source
-from demo.data.variants import perturbations, split_variant, swap_source, variants
+from demo.data.variants import perturbations, split_variant, swap_source, unavailable_variants, variants
 from demo.errors import UserError
 from demo.evaluation import default_cache, parse_retriever_list
 from demo.inspection import generic_docs, outcome
 from demo.memo import ByteLRU
 from demo.metrics import mean, ndcg_at_k, pairwise_mrr, rank_shift, robustness
 from demo.retrievers.base import Model
-from demo.retrievers.registry import MODELS, ModelUnavailable, load_model, parse_retriever_id
+from demo.retrievers import ids
+from demo.retrievers.fusion import rrf_scores
+from demo.retrievers.registry import MODELS, ModelUnavailable, label, load_model, parse_id
 from demo.retrievers.templates import EncodeInput, query_input
 from demo.runs import PREFIX as RUN_PREFIX
 from demo.runs import RunFile, is_run_id, load_run, run_files
@@ -110,11 +112,22 @@ class Corpus:
                 retrieved = int(np.count_nonzero(scores > 0))
             else:
                 retrieved = len(scores)
-            head = self.head(scores, min(TOP, retrieved))
-            in_head = set(head.tolist())
-            known = {i: self.rank_of(scores, i) for i in dict.fromkeys(track) if i not in in_head}
-            out.append(Ranking(enc.encoded, head, scores[head], retrieved, known))
+            out.append(self.ranking(enc.encoded, scores, retrieved, track))
         return out
+
+    def ranking(self, encoded: str, scores: np.ndarray, retrieved: int, track: Sequence[int] = ()) -> Ranking:
+        """The Ranking of whole-corpus scores: its head, and the ranks of the tracked docs."""
+        head = self.head(scores, min(TOP, retrieved))
+        in_head = set(head.tolist())
+        known = {i: self.rank_of(scores, i) for i in dict.fromkeys(track) if i not in in_head}
+        return Ranking(encoded, head, scores[head], retrieved, known)
+
+    def full_ranks(self, scores: np.ndarray, retrieved: int) -> np.ndarray:
+        """Every doc's 1-based rank, 0 where it was not retrieved (a full sort: for fusion)."""
+        order = np.lexsort((-self.id_order, -scores))
+        ranks = np.zeros(len(scores), dtype=np.int64)
+        ranks[order[:retrieved]] = np.arange(1, retrieved + 1)
+        return ranks
 
     def head(self, scores: np.ndarray, m: int) -> np.ndarray:
         """The first m doc indices by score descending, ties by doc id descending (DESIGN §4),
@@ -274,6 +287,7 @@ class Explorer:
     def _load_folder_runs(self, source: str) -> tuple[dict[str, RunFile], list[str]]:
         """Runs in INSTRUCTIR_EXPLORER_RUNS that fit this dataset, and one line per file that
         does not (another dataset's run, a malformed file); read once per dataset."""
+        source = self.dataset_key(source)  # aliases of one dataset share one reading
         with self._locks_lock:
             lock = self._locks.setdefault((source, "run files"), threading.Lock())
         with lock:
@@ -315,7 +329,7 @@ class Explorer:
     def _corpus_for(self, source: str, retriever_id: str, runs=None) -> Corpus | RunCorpus:
         if is_run_id(retriever_id):
             return self._run_corpus(source, retriever_id, runs)
-        return self.corpus(source, parse_retriever_id(retriever_id)[0].model_id)
+        return self.corpus(source, parse_id(retriever_id).model_ids()[0])  # every corpus lists the docs in one order
 
     def _run_digest(self, source: str, rid: str, runs) -> str:
         """Part of a cache key: two sessions may upload different runs of one name."""
@@ -343,10 +357,13 @@ class Explorer:
         the byte budget. `track`: doc indices whose ranks the caller needs beyond the first TOP.
         A run file (`run:<name>`; `runs`: this session's) ranks only the texts it covers: None
         for the others."""
-        if is_run_id(retriever_id):
-            return self._run_rankings(source, retriever_id, pairs, track, runs)
-        spec, mode = parse_retriever_id(retriever_id)
         source = self.dataset_key(source)
+        if is_run_id(retriever_id):  # before the model grammar: a run id is not a model, fusion or reranker
+            return self._run_rankings(source, retriever_id, pairs, track, runs)
+        ref = parse_id(retriever_id)
+        if not isinstance(ref, ids.Single):
+            return self._composite_rankings(source, ref, pairs, track, memo)
+        spec, mode = MODELS[ref.model_id], ref.mode
         corpus = self.corpus(source, spec.model_id)
         encoded = [query_input(corpus.model.template, mode, *pair) for pair in pairs]
         keys = [(source, spec.model_id, e.prompt, e.text) for e in encoded]
@@ -364,6 +381,55 @@ class Explorer:
                 if memo:
                     self._memo.put(k, r)
         return corpus, [found[k] for k in keys]
+
+    def _composite_rankings(self, source: str, ref, pairs: Sequence[tuple], track: Sequence[int],
+                            memo: bool) -> tuple[Corpus, list[Ranking]]:
+        """Rankings of a fusion or a reranker, from whole-corpus scores, memoised like the others."""
+        keys = [(source, ref.id, tuple(p)) for p in pairs]
+        found = {}
+        if memo:
+            for k in dict.fromkeys(keys):
+                r = self._memo.get(k)
+                if r is not None and r.covers(track):
+                    found[k] = r
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        corpus, scored = self.scores(source, ref.id, [k[2] for k in missing])
+        for k, (encoded, scores, retrieved) in zip(missing, scored):
+            found[k] = corpus.ranking(encoded, scores, retrieved, track)
+            if memo:
+                self._memo.put(k, found[k])
+        return corpus, [found[k] for k in keys]
+
+    def scores(self, source: str, retriever_id: str, pairs: Sequence[tuple]) -> tuple[Corpus, list[tuple]]:
+        """Whole-corpus scores of any retriever: [(encoded text, scores over corpus.doc_ids, retrieved
+        count)] per pair. Fusion and reranking need every rank of their parts, not a ranking's head;
+        the explainer needs any doc's score."""
+        source = self.dataset_key(source)
+        ref = parse_id(retriever_id)
+        corpus = self.corpus(source, ref.model_ids()[0])  # every corpus lists the docs in the same order
+        if isinstance(ref, ids.Fusion):
+            parts = [self.scores(source, p.id, pairs)[1] for p in ref.parts]
+            out = []
+            for scored in zip(*parts):
+                live = [(s, n) for _, s, n in scored if n > 0]  # a part that retrieved nothing adds nothing
+                fused = rrf_scores([corpus.full_ranks(s, n) for s, n in live], ref.k) if live else \
+                    np.zeros(len(corpus.doc_ids))
+                encoded = "\n".join(f"{p.id}: {e}" for p, (e, _, _) in zip(ref.parts, scored) if e.strip())
+                out.append((encoded, fused, int(np.count_nonzero(fused > 0))))
+            return corpus, out
+        if isinstance(ref, ids.Rerank):
+            from demo.retrievers.rerank import rerank_scores
+            _, firsts = self.scores(source, ref.first.id, pairs)
+            return corpus, [rerank_scores(self.benchmark(source), corpus, first, ref, pair)
+                            for first, pair in zip(firsts, pairs)]
+        inputs = [query_input(corpus.model.template, ref.mode, *pair) for pair in pairs]
+        out = []
+        for enc, scores in zip(inputs, np.atleast_2d(corpus.model.score_all(inputs)) if inputs else []):
+            scores = np.asarray(scores, dtype=np.float64)
+            retrieved = 0 if not enc.encoded.strip() else \
+                int(np.count_nonzero(scores > 0)) if getattr(corpus.model, "lexical", False) else len(scores)
+            out.append((enc.encoded, scores, retrieved))
+        return corpus, out
 
     # ---- checks ---------------------------------------------------------------------------
     def _instance(self, bench: Benchmark, instance_id: str) -> Instance:
@@ -387,7 +453,8 @@ class Explorer:
         inst = self._instance(bench, instance_id)
         return {"instance_id": inst.instance_id, "query_id": inst.query_id, "query": inst.query,
                 "instruction": inst.instruction, "targets": list(inst.targets), "persona": inst.persona,
-                "siblings": list(bench.siblings(inst.instance_id)), "variants": variants(bench, inst)}
+                "siblings": list(bench.siblings(inst.instance_id)), "variants": variants(bench, inst),
+                "unavailable_variants": unavailable_variants()}
 
     def rank(self, source: str, instance_id: str, instruction: str, retrievers, k=10,
              grade_against: str | None = None,
@@ -510,6 +577,11 @@ class Explorer:
         return {"query_id": query_id, "query": group[0].query, "k": k, "pivot": pivot.instance_id,
                 "variants": [v for v, _, _ in rows], "retrievers": result}
 
+    def explain(self, source: str, instance_id: str, instruction: str | None, retriever_id: str, doc_id: str) -> dict:
+        """Why a doc sits where it does for this instruction (DESIGN §12); shape in demo.explain."""
+        from demo.explain import explain
+        return explain(self, source, instance_id, instruction, retriever_id, doc_id)
+
     def instance_ndcgs(self, source: str, retrievers, k: int = 10, progress: Stage | None = None,
                        runs: Mapping[str, RunFile] | None = None) -> dict[str, dict[str, float]]:
         """nDCG@k of every instance (original instruction) per retriever; failed retrievers omitted.
@@ -527,7 +599,7 @@ class Explorer:
         return per
 
     def _instance_table(self, source: str, bench: Benchmark, rid: str, k: int, progress) -> dict[str, float]:
-        corpus = self.corpus(source, parse_retriever_id(rid)[0].model_id)
+        corpus = self.corpus(source, parse_id(rid).model_ids()[0])
         key = (source, rid, k)
         table = self._tables.get(key)
         if table is not None:
@@ -551,7 +623,8 @@ class Explorer:
         cached = self._fingerprints.get(source)
         if cached is None or cached[0] != id(bench):
             cached = self._fingerprints[source] = (id(bench), _fingerprint(bench))
-        revision = getattr(getattr(corpus.model, "encoder", None), "revision", "lexical")
+        revision = "+".join(getattr(getattr(self.corpus(source, m).model, "encoder", None), "revision", "lexical")
+                            for m in parse_id(rid).model_ids())  # a fusion: both models' revisions
         name = hashlib.sha256(json.dumps([TABLE_VERSION, cached[1], rid, revision, k]).encode()).hexdigest()
         return cache_dir() / "tables" / f"{name}.json"
 
@@ -562,7 +635,7 @@ class Explorer:
         outcome (DESIGN §12); None where a run file does not cover the instance. Raises
         UserError when the retriever is unavailable."""
         k = self._check(None, k)
-        bench = self.benchmark(source)
+        source, bench = open_source(source)
         if is_run_id(rid):
             return self._run_records(source, bench, rid, k, runs)
         key = (source, "records", rid, k)
@@ -601,9 +674,9 @@ class Explorer:
         {"target_rank", "ndcg", "outcome", "top_doc"} (absent where a run does not cover it);
         a retriever that fails is in "errors"."""
         k = self._check(None, k)
-        bench = self.benchmark(source)
+        source, bench = open_source(source)
         per, errors = {}, {}
-        for rid in parse_retriever_list(retrievers):
+        for rid in parse_retriever_list(inputs.string_list(retrievers, "retrievers")):
             try:
                 per[rid] = self.instance_records(source, rid, k, runs, progress)
             except UserError as e:
@@ -722,8 +795,7 @@ def _relevance_lost(bench: Benchmark, inst: Instance, edited: tuple) -> str | No
 def _label(rid: str) -> str:
     if is_run_id(rid):
         return f"run file {rid[len(RUN_PREFIX):]}"
-    spec, mode = parse_retriever_id(rid)
-    return spec.label if mode == "full" else f"{spec.label} ({mode} only)"
+    return label(rid)
 
 
 def _ndcg(corpus: Corpus, inst: Instance, r: Ranking | None, k: int) -> float:

@@ -114,3 +114,44 @@ def real_release_folder(tmp: Path, with_paraphrases: bool = False) -> Path:
     if with_paraphrases:
         shutil.copy(SHARED / "paraphrases" / "5new_queries.jsonl", tmp / "paraphrases.jsonl")
     return tmp
+
+
+def _tiny_words() -> list[str]:
+    import re
+    from demo.retrievers.rerank import FOLLOWIR_PROMPT
+    text = " ".join([t for _, t in TINY["corpus"]] + [f"{i} {o}" for _, i, o in TINY["queries"]] + [FOLLOWIR_PROMPT])
+    return sorted(set(re.findall(r"\w+|[^\w\s]+", text.lower())))
+
+
+def tiny_cross_encoder(folder: Path) -> Path:
+    """A 1-layer random BERT with one output label, saved as a sentence-transformers CrossEncoder."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *_tiny_words()]) + "\n")
+    tokenizer = BertTokenizerFast(vocab=str(folder / "vocab.txt"))
+    torch.manual_seed(1)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=256, num_labels=1)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def tiny_causal_lm(folder: Path) -> Path:
+    """A 1-layer random Llama with a word-level tokenizer that knows "true" and "false" (FollowIR's answers)."""
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = {w: i for i, w in enumerate(["<unk>", "<s>", "</s>", *[w for w in _tiny_words() if w not in ("<s>", "</s>")]])}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
+    torch.manual_seed(2)
+    config = LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    fast.save_pretrained(folder)
+    return folder

@@ -171,3 +171,16 @@ def test_inspect_gives_the_instance_table(client, explorer):
             assert cell["ndcg"] == pytest.approx(want["retrievers"][rid]["ndcg"])
     with pytest.raises(Exception, match="k must be"):
         client.predict("demo", ["bm25"], 0, api_name="/inspect")
+
+
+def test_explain(client, explorer, inst):
+    named = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    params = [p["parameter_name"] for p in named["/explain"]["parameters"]]
+    assert params == ["dataset", "instance_id", "instruction", "retriever", "doc_id"]
+    target = inst.targets[0]
+    for rid, method in (("bm25", "terms"), ("minilm", "occlusion")):
+        out = client.predict("demo", inst.instance_id, inst.instruction, rid, target, api_name="/explain")
+        assert out["method"] == method and out["doc_id"] == target
+        assert out == explorer.explain("demo", inst.instance_id, inst.instruction, rid, target)
+    with pytest.raises(Exception, match="unknown doc"):
+        client.predict("demo", inst.instance_id, inst.instruction, "bm25", "no-such-doc", api_name="/explain")

@@ -100,7 +100,27 @@ def perturbations(b: Benchmark, inst: Instance) -> list[dict]:
         ("no-persona", "Persona sentence dropped", drop_persona(instr)),
         ("typos", "Typos", add_typos(instr, inst.instance_id)),
     ]
-    return [{"kind": k, "label": label, "text": text} for k, label, text in out]
+    return [{"kind": k, "label": label, "text": text} for k, label, text in out] + synonym_perturbations(inst)
+
+
+def synonym_perturbations(inst: Instance) -> list[dict]:
+    """WordNet synonym variants (demo.data.synonyms); none where WordNet is missing (see unavailable_variants)."""
+    from demo.data.synonyms import synonym_variants
+    from demo.data.wordnet import WordNetUnavailable
+    try:
+        return synonym_variants(inst.instruction, inst.instance_id)
+    except WordNetUnavailable:
+        return []
+
+
+def unavailable_variants() -> list[dict]:
+    """Kinds of variant this machine cannot make, each with the reason."""
+    from demo.data.wordnet import unavailable_reason
+    out = [{"kind": "model-paraphrase", "reason": PARAPHRASE_MODEL_REASON}]
+    reason = unavailable_reason()
+    if reason:
+        out.append({"kind": "synonyms", "reason": reason})
+    return out
 
 
 def variants(b: Benchmark, inst: Instance) -> list[dict]:

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from demo.cache import EmbeddingCache
 from demo.errors import UserError
-from demo.retrievers import mpnet
+from demo.retrievers import ids, mpnet
 from demo.retrievers.base import Model, Retriever
+from demo.retrievers.ids import Ref
 from demo.retrievers.templates import MODES, TEMPLATES
 from demo.settings import hub_offline, loaded_limits
 
@@ -70,25 +71,68 @@ MODELS: dict[str, ModelSpec] = {s.model_id: s for s in [
               note="LoRA adapter on meta-llama/Meta-Llama-3.1-8B-Instruct "
                    "(5206a32e0bd3067aef1ce90f5528ade7d866253f); needs peft; last token + EOS", params=8_030_000_000),
 ]}
+
+
+@dataclass(frozen=True)
+class RerankerSpec:
+    """A reranker (demo.retrievers.rerank): `first>ID` reranks the first stage's top `depth`."""
+    reranker_id: str
+    label: str
+    kind: str  # "cross-encoder" (sentence-transformers CrossEncoder) or "followir" (P(true) of a causal LM)
+    hub_id: str
+    revision: str
+    depth: int = 100
+    instruction_tuned: bool = False
+    note: str = ""
+    local_path: str = ""  # a folder holding the model (tests); used before the hub
+    params: int = 0  # >= 1B runs in half precision on a GPU (demo.devices)
+
+
+RERANKERS: dict[str, RerankerSpec] = {s.reranker_id: s for s in [
+    RerankerSpec("ms-marco-minilm", "ms-marco-MiniLM-L-6-v2", "cross-encoder", "cross-encoder/ms-marco-MiniLM-L-6-v2",
+                 "233902d25c440f23af6f7d6e94d2946bac0bee0a", note="MS MARCO cross-encoder; not instruction-tuned",
+                 params=22_700_000),
+    RerankerSpec("followir-7b", "FollowIR-7B", "followir", "jhu-clsp/FollowIR-7B",
+                 "26af4119e0dc3fc2a250707b7a79c6dae040e727", depth=100, instruction_tuned=True,
+                 note="Mistral-7B-Instruct-v0.2 fine-tuned on FollowIR-train; P(true) of the model card's prompt; "
+                      "about 15 GB, a GPU in practice", params=7_240_000_000),
+]}
 PROMPTRIEVER_BASE = ("meta-llama/Meta-Llama-3.1-8B-Instruct", "5206a32e0bd3067aef1ce90f5528ade7d866253f")
 MAX_RETRIEVERS = 8
 
 
+def parse_id(retriever_id: str) -> Ref:
+    """Any retriever id (model, mode, rrf(A,B), first>reranker) -> its parsed form (demo.retrievers.ids)."""
+    return ids.parse(str(retriever_id), MODELS, RERANKERS)
+
+
 def parse_retriever_id(retriever_id: str, models: dict[str, ModelSpec] | None = None) -> tuple[ModelSpec, str]:
-    """`MODEL` or `MODEL@MODE` -> (spec, mode)."""
+    """`MODEL` or `MODEL@MODE` -> (spec, mode). Fusions and rerankers are not single models."""
     models = MODELS if models is None else models
-    name, _, mode = retriever_id.strip().partition("@")
-    mode = mode or "full"
-    if name not in models:
-        raise UserError(f"unknown model {name!r} in {retriever_id!r}; known: {', '.join(models)}")
-    if mode not in MODES:
-        raise UserError(f"unknown mode {mode!r} in {retriever_id!r}; modes: {', '.join(MODES)}")
-    return models[name], mode
+    ref = ids.parse(str(retriever_id), models, RERANKERS)
+    if not isinstance(ref, ids.Single):
+        raise UserError(f"{retriever_id!r} combines retrievers; it is not one model")
+    return models[ref.model_id], ref.mode
 
 
 def canonical_id(retriever_id: str) -> str:
-    spec, mode = parse_retriever_id(retriever_id)
-    return spec.model_id if mode == "full" else f"{spec.model_id}@{mode}"
+    return parse_id(retriever_id).id
+
+
+def label(retriever_id: str) -> str:
+    """What a column is called: the model's label, its mode, the fused parts or the reranker."""
+    ref = parse_id(retriever_id)
+    return _label(ref)
+
+
+def _label(ref: Ref) -> str:
+    if isinstance(ref, ids.Fusion):
+        return "RRF(" + ", ".join(_label(p) for p in ref.parts) + ")"
+    if isinstance(ref, ids.Rerank):
+        r = RERANKERS[ref.reranker_id]
+        return f"{_label(ref.first)} → {r.label}" + ("" if ref.mode == "full" else f" ({ref.mode} only)")
+    spec = MODELS[ref.model_id]
+    return spec.label if ref.mode == "full" else f"{spec.label} ({ref.mode} only)"
 
 
 def _local_path(spec: ModelSpec) -> Path | None:
@@ -131,6 +175,42 @@ def availability(spec: ModelSpec) -> str | None:
                         "(with network access, set HF_HUB_OFFLINE=0 to download it)" + (f"; it also {peft}" if peft else "")
                         + (f"; and {_setup_hint()}" if spec.local_path.startswith("verified:") else ""))
     return peft or None
+
+
+def reranker_availability(spec: RerankerSpec) -> str | None:
+    """None when the reranker can load here, else why not (at once: no network when offline)."""
+    if spec.local_path:
+        return None if Path(spec.local_path).exists() else f"model folder {spec.local_path} not found"
+    if hub_offline() and _hub_snapshot(spec.hub_id, spec.revision) is None:
+        return (f"offline: {spec.hub_id}@{spec.revision[:8]} is not in the local Hugging Face cache "
+                "(with network access, set HF_HUB_OFFLINE=0 to download it)")
+    return None
+
+
+_rerankers: dict = {}
+_rerankers_lock = threading.Lock()
+
+
+def load_reranker(reranker_id: str):
+    """The reranker's scorer, loaded once per process; raises ModelUnavailable with the reason."""
+    spec = RERANKERS[reranker_id]
+    with _rerankers_lock:
+        if reranker_id not in _rerankers:
+            reason = reranker_availability(spec)
+            if reason:
+                raise ModelUnavailable(f"{reranker_id} unavailable: {reason}")
+            from demo.retrievers.rerank import load_scorer
+            try:
+                _rerankers[reranker_id] = load_scorer(spec)
+            except Exception as e:  # a broken download or an incompatible checkpoint
+                raise ModelUnavailable(f"{reranker_id} failed to load: {type(e).__name__}: {e}") from e
+        return _rerankers[reranker_id]
+
+
+@lru_cache(maxsize=None)
+def reranker_choices() -> tuple[tuple[str, str, str | None], ...]:
+    """(reranker id, label, reason unavailable or None) for every declared reranker."""
+    return tuple((s.reranker_id, s.label, reranker_availability(s)) for s in RERANKERS.values())
 
 
 def _setup_hint() -> str:

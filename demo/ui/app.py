@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from demo.data.wordnet import warm_up
 from demo.errors import UserError
 from demo.plot_style import PLOT_CSS
 from demo.inspection import table_answer
@@ -36,6 +37,7 @@ def theme() -> gr.themes.Base:
 
 def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -> gr.Blocks:
     explorer = explorer or Explorer()
+    warm_up()  # WordNet (synonym variants) loads in the background while the page opens
 
     # ---- API (gradio_client), DESIGN §6 ------------------------------------------------------
     def api_instance(dataset: str, instance_id: str) -> dict:
@@ -60,6 +62,10 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
     def api_sweep(dataset: str, query_id: str, retrievers: list[str], k: int = 10) -> dict:
         """Every variant of the base query through every retriever: target ranks and nDCG."""
         return _api(explorer.sweep, dataset, query_id, retrievers, k)
+
+    def api_explain(dataset: str, instance_id: str, instruction: str, retriever: str, doc_id: str) -> dict:
+        """Why this doc is where it is: BM25 term contributions, or instruction-sentence occlusion."""
+        return _api(explorer.explain, dataset, instance_id, instruction, retriever, doc_id)
 
     # Gradio's copies of exported (and uploaded) files go after the export time to live
     ttl = export_ttl_seconds()
@@ -89,6 +95,7 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         gr.api(api_rank, api_name="rank")
         gr.api(api_sweep, api_name="sweep")
         gr.api(api_inspect, api_name="inspect")
+        gr.api(api_explain, api_name="explain")
     app.queue(default_concurrency_limit=8)
     return app
 

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from demo.errors import UserError
+from demo.retrievers.ids import split_ids
+from demo.retrievers.registry import model_choices, parse_id, reranker_choices
 from demo.data.sources import dataset_choices
-from demo.retrievers.registry import model_choices
 from demo.retrievers.templates import MODES
 from demo.ui.render import render_unavailable
 
@@ -17,15 +19,43 @@ DEFAULT_RETRIEVERS = ["bm25", "bm25@query", "minilm", "minilm@query"]
 ORDERS = ["dataset order", "lowest Robustness@10", "largest disagreement"]
 
 
+FUSIONS = [("bm25", "minilm"), ("bm25", "mpnet")]  # hybrid search: lexical + dense, offered when both load
+
+
 def retriever_choices(run_ids=()) -> list[tuple[str, str]]:
-    """Every loadable model in every mode, then the run files (`run:<name>`) of the dataset."""
+    """Every loadable model in every mode, the fusions and rerankers that load, then the run
+    files (`run:<name>`) of the dataset."""
     out = []
+    available = {mid for mid, _, reason in model_choices() if reason is None}
     for mid, label, reason in model_choices():
         if reason is None:
             for mode in MODES:
                 rid = mid if mode == "full" else f"{mid}@{mode}"
                 out.append((rid, rid))
+    for a, b in FUSIONS:
+        if a in available and b in available:
+            for rid in (f"rrf({a},{b})", f"rrf({a},{b})@query"):
+                out.append((rid, rid))
+    for rr, _, reason in reranker_choices():  # online only: BM25's top 100, reranked
+        if reason is None:
+            out.append((f"bm25>{rr}", f"bm25>{rr}"))
     return out + [(rid, rid) for rid in run_ids]
+
+
+def split_retrievers(text: str) -> list[str]:
+    """A deep link's comma list (commas inside rrf(...) do not split); [] when malformed."""
+    try:
+        return split_ids(text)
+    except UserError:
+        return []
+
+
+def model_ids(rid: str) -> tuple[str, ...]:
+    """The registry models a retriever id needs (two for a fusion); () for a bad id."""
+    try:
+        return parse_id(rid).model_ids()
+    except UserError:
+        return ()
 
 
 @dataclass
@@ -62,4 +92,4 @@ def build_bar(default_dataset: str) -> Bar:
 
 def unavailable_models() -> None:
     """Registry models that cannot load here, listed with why (a line under the header)."""
-    gr.HTML(render_unavailable(model_choices()), elem_id="unavailable")
+    gr.HTML(render_unavailable(model_choices() + reranker_choices()), elem_id="unavailable")

@@ -16,13 +16,12 @@ import gradio as gr
 
 from demo import plots
 from demo.data.variants import PARAPHRASE_MODEL_REASON
+from demo.data.wordnet import unavailable_reason
 from demo.errors import UserError
 from demo.plots import error_figure, rank_shift_figure, robustness_figure, sweep_figure
-from demo.retrievers.registry import parse_retriever_id
-from demo.runs import is_run_id
 from demo.service import MAX_INSTRUCTION_CHARS, Explorer
-from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, Bar, retriever_choices
-from demo.ui.export import deep_link, to_csv, to_json, to_trec, write_exports
+from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, Bar, model_ids, retriever_choices, split_retrievers
+from demo.ui.export import deep_link, file_part, to_csv, to_json, to_trec, write_exports
 from demo.ui.layout import COPY_LINK_JS
 from demo.ui.render import render_error, render_rankings, render_summary
 
@@ -31,6 +30,13 @@ AUTO = "auto"  # grade against: follow the text
 ORDER_KEYS = {ORDERS[0]: None, ORDERS[1]: "robustness", ORDERS[2]: "disagreement"}
 TABS = ("explore", "scoreboard", "inspect")
 MAX_K = 50
+
+
+def variant_info() -> str:
+    """Under the variant picker: which kinds of variant this machine cannot make, and why."""
+    info = f"Model-written paraphrases {PARAPHRASE_MODEL_REASON}."
+    reason = unavailable_reason()
+    return info + (f" Synonym variants unavailable: {reason}." if reason else "")
 
 
 @dataclass
@@ -117,7 +123,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         params = dict(request.query_params) if request is not None else {}
         problems = []
         dataset = params.get("dataset") or default_dataset
-        asked = [r for r in (params.get("retrievers") or "").split(",") if r]
+        asked = [r for r in split_retrievers(params.get("retrievers") or "") if r]
         known = valid_ids | set(run_ids(dataset, None))  # with the runs folder's runs (DESIGN §11)
         rids = [r for r in asked if r in known]
         problems += [f"Unknown retriever {r!r} left out." for r in asked if r not in known]
@@ -221,7 +227,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         if len(instruction or "") > MAX_INSTRUCTION_CHARS:
             msg = render_error(f"The instruction has {len(instruction)} characters; the limit is {MAX_INSTRUCTION_CHARS}.")
             return (msg, "", gr.update(), state)
-        for mid in dict.fromkeys(parse_retriever_id(rid)[0].model_id for rid in retrievers if not is_run_id(rid)):
+        for mid in dict.fromkeys(m for rid in retrievers for m in model_ids(rid)):  # () for a run file
             try:  # build models first; the first use loads and embeds, and the bar says how far
                 explorer.corpus(dataset, mid, on_stage=lambda stage, d, t, mid=mid: progress(
                     d / max(t, 1), desc=f"{stage} {mid}" + (f": {d:,} of {t:,} passages" if stage != "loading" else "")))
@@ -269,7 +275,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
                  f"{stem}.json": to_json(result, state.get("instruction", ""), state.get("dataset", ""))}
         for rid, r in result["retrievers"].items():
             if "error" not in r:
-                files[f"{stem}-{rid.replace('@', '-')}.trec"] = to_trec(result, rid)
+                files[f"{stem}-{file_part(rid)}.trec"] = to_trec(result, rid)
         return write_exports(files)
 
     # ---- layout ---------------------------------------------------------------------------------
@@ -300,7 +306,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
     with gr.Column(elem_id="sweep-panel"):
         sweep_plot = gr.Plot(elem_id="sweep-plot", show_label=False)
         sweep_text = gr.HTML(elem_id="sweep-text")
-        gr.HTML(f'<p class="plot-note">Model-written paraphrases {escape(PARAPHRASE_MODEL_REASON)}.</p>')
+        gr.HTML(f'<p class="plot-note">{escape(variant_info())}</p>')
     with gr.Accordion("Share and export", open=False, elem_id="share"):
         with gr.Row():
             link = gr.Textbox(label="Link to this view (append to the page address)", elem_id="share-link",

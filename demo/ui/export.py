@@ -4,24 +4,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+from demo.csvsafe import safe_cell
 from demo.settings import export_ttl_seconds
 
 EXPORT_ROOT = "instructir-explorer-exports"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value):
-    """A text cell a spreadsheet would run as a formula (=HYPERLINK(...), +cmd, @SUM) gets a
-    leading apostrophe (OWASP's advice); numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _cell(v):
@@ -47,6 +40,11 @@ def to_csv(result: dict) -> str:
 
 def to_json(result: dict, instruction: str, dataset: str) -> str:
     return json.dumps({"dataset": dataset, "instruction": instruction, **result}, indent=2)
+
+
+def file_part(rid: str) -> str:
+    """A retriever id as part of a file name: `rrf(bm25,minilm)@query` -> `rrf-bm25-minilm-query`."""
+    return re.sub(r"[^\w.]+", "-", rid).strip("-")
 
 
 def to_trec(result: dict, retriever_id: str) -> str:

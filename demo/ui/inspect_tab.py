@@ -18,6 +18,8 @@ from demo import notes
 from demo.errors import UserError
 from demo.inspection import (OUTCOME_HELP, OUTCOMES, SORTS, contrast, filter_rows, instruction_hurts,
                              outcome_counts, rows_to_csv, sort_rows, worst_per_query)
+from demo.retrievers import ids as rids
+from demo.retrievers.registry import parse_id
 from demo.runs import is_run_id, load_bytes
 from demo.service import Explorer
 from demo.settings import public_mode
@@ -33,8 +35,19 @@ VIEWS = ["all instances", "contrast of A and B (most disagreement first)",
 
 
 def query_variant(rid: str) -> str | None:
-    """R@query for a live retriever (None for a run file, which has no instruction-free twin)."""
-    return None if is_run_id(rid) else f"{rid.partition('@')[0]}@query"
+    """R@query for a live model or a fusion of two; None for a run file (no instruction-free
+    twin), a reranker or an id that does not parse."""
+    if is_run_id(rid):
+        return None
+    try:
+        ref = parse_id(rid)
+    except UserError:
+        return None
+    if isinstance(ref, rids.Single):
+        return rids.Single(ref.model_id, "query").id
+    if isinstance(ref, rids.Fusion) and all(isinstance(p, rids.Single) for p in ref.parts):
+        return rids.Fusion(tuple(rids.Single(p.model_id, "query") for p in ref.parts), ref.k).id
+    return None
 
 
 def table_retrievers(selected, a, view) -> list[str]:

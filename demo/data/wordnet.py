@@ -1,0 +1,140 @@
+"""WordNet offline, read by nltk (DESIGN §9), for the synonym perturbation.
+
+Debian's `wordnet-base` puts the Princeton WordNet 3.0 database in /usr/share/wordnet (a Space
+installs it from packages.txt). nltk's reader wants the files in `<dir>/corpora/wordnet`
+plus a `lexnames` file, which Debian drops; its 45 lines (number, lexicographer file name,
+syntactic category) are the table of the `lexnames.5WN` man page that the package ships, so we
+derive the file from that page. The folder is built once under the cache folder (copies of the
+database files, built in a temporary folder and renamed into place); with
+NLTK_DATA=<cache>/nltk_data plain `nltk.corpus.wordnet` reads it too.
+"""
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import os
+import re
+import shutil
+import tempfile
+import threading
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+from demo.settings import cache_dir
+
+DATABASE = ["data.noun", "data.verb", "data.adj", "data.adv", "index.noun", "index.verb", "index.adj",
+            "index.adv", "noun.exc", "verb.exc", "adj.exc", "adv.exc"]
+OPTIONAL = ["cntlist.rev", "index.sense"]
+CATEGORY = {"noun": 1, "verb": 2, "adj": 3, "adv": 4}
+LEXNAMES_MAN = Path("/usr/share/man/man5/lexnames.5WN.gz")
+INSTALL_HINT = "install Debian's wordnet-base (apt-get install wordnet-base)"
+
+
+class WordNetUnavailable(Exception):
+    pass
+
+
+def source_dir() -> Path:
+    """Where the database is: $INSTRUCTIR_EXPLORER_WORDNET, else Debian's /usr/share/wordnet."""
+    return Path(os.environ.get("INSTRUCTIR_EXPLORER_WORDNET", "/usr/share/wordnet"))
+
+
+def lexnames_from_man(page: str) -> str:
+    """The `lexnames` file from the man page's table: `NN\\tname\\tcategory` per line."""
+    rows = re.findall(r"^(\d\d)\t(\w+\.\w+)\s*\t", page, re.M)
+    if len(rows) != 45:
+        raise WordNetUnavailable(f"the lexnames man page lists {len(rows)} lexicographer files, expected 45")
+    return "".join(f"{num}\t{name}\t{CATEGORY[name.split('.')[0]]}\n" for num, name in rows)
+
+
+def _man_page(src: Path) -> str:
+    for candidate in (src / "lexnames.5WN.gz", LEXNAMES_MAN):
+        if candidate.is_file():
+            return gzip.decompress(candidate.read_bytes()).decode("utf-8", "replace")
+    raise WordNetUnavailable(f"no lexnames.5WN man page to derive the lexnames file from; {INSTALL_HINT}")
+
+
+def nltk_data_dir(src: Path | None = None, target: Path | None = None) -> Path:
+    """<target>/corpora/wordnet built from `src` (once); returns <target>, the NLTK_DATA folder."""
+    src = src or source_dir()
+    target = target or cache_dir() / "nltk_data"
+    problem = _missing_files(src)
+    if problem:
+        raise WordNetUnavailable(problem)
+    final = target / "corpora" / "wordnet"
+    if (final / "lexnames").is_file() and all((final / f).is_file() for f in DATABASE):
+        return target
+    final.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".wordnet-", dir=final.parent))
+    try:
+        (work / "lexnames").write_text(lexnames_from_man(_man_page(src)), encoding="utf-8")
+        for name in DATABASE + [f for f in OPTIONAL if (src / f).is_file()]:
+            # copies (about 30 MB): nltk refuses symlinks and hard links that lead out of its data folder
+            shutil.copyfile(src / name, work / name)
+        if not (work / "index.sense").exists():  # Debian drops it too; nltk lists it, only sense-key lookups read it
+            (work / "index.sense").write_bytes(b"")
+        if final.exists():
+            shutil.rmtree(final)
+        work.rename(final)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+_load_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _reader(src: str):
+    """One reader per database (loading it takes seconds), whichever cache folder holds the copy."""
+    import nltk
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+    data_dir = str(nltk_data_dir(Path(src)))
+    if data_dir not in nltk.data.path:  # nltk reads corpora only under its data path (as NLTK_DATA sets it)
+        nltk.data.path.append(data_dir)
+    try:
+        with warnings.catch_warnings():  # "multilingual functions are not available": we use English only
+            warnings.simplefilter("ignore", UserWarning)
+            return WordNetCorpusReader(str(Path(data_dir) / "corpora" / "wordnet"), None)
+    except (OSError, LookupError, ValueError) as e:
+        raise WordNetUnavailable(f"nltk cannot read WordNet in {data_dir}: {e}") from None
+
+
+def wordnet():
+    """nltk's WordNet reader over the local database; raises WordNetUnavailable with the reason."""
+    reason = unavailable_reason()
+    if reason:
+        raise WordNetUnavailable(reason)
+    with _load_lock:  # the warm-up thread and a request must not both load it
+        return _reader(str(source_dir()))
+
+
+def unavailable_reason() -> str | None:
+    """Why WordNet cannot be used here, or None. Cheap: looks for nltk and the files, loads nothing."""
+    if importlib.util.find_spec("nltk") is None:
+        return "needs the nltk package (pip install nltk)"
+    return _missing_files(source_dir())
+
+
+def _missing_files(src: Path) -> str | None:
+    missing = [f for f in DATABASE if not (src / f).is_file()]
+    return f"WordNet not found in {src} (missing {missing[0]}); {INSTALL_HINT}" if missing else None
+
+
+_warming: list = []
+
+
+def warm_up() -> None:
+    """Load WordNet in a background thread (it takes seconds), so the first instance view need not
+    wait for it; once per process, and silent where WordNet is missing."""
+    if _warming or unavailable_reason():
+        return
+
+    def load():
+        try:
+            wordnet()
+        except WordNetUnavailable:
+            pass
+    _warming.append(threading.Thread(target=load, name="wordnet-warm-up", daemon=True))
+    _warming[0].start()

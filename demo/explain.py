@@ -1,0 +1,135 @@
+"""Why is this document here? (DESIGN §12, "Why here"), for one result card.
+
+explain(explorer, dataset, instance_id, instruction, retriever_id, doc_id) -> a plain dict:
+
+    {"retriever": id, "label": str, "doc_id": str, "instance_id": str,
+     "method": "terms" | "occlusion",
+     "score": float | None, "rank": int | None,   # the doc under the full instruction (None: not retrieved)
+     "encoded": str,                              # what the retriever was given
+     # method "terms" (BM25): every query term that matches the doc, largest first; the
+     # contributions sum to "score" (a BM25 score is a sum over query terms)
+     "terms": [{"term": str, "source": "query" | "instruction" | "both", "count": int,
+                "doc_tf": int, "contribution": float}],
+     # method "occlusion" (dense models, fusions, rerankers): the instruction's sentences, each
+     # left out in turn; "moved_most" marks the one whose absence moved the doc furthest
+     "sentences": [{"index": int, "text": str, "score": float | None, "rank": int | None,
+                    "score_change": float, "rank_change": int | None, "moved_most": bool}],
+     "note": str}                                 # one plain sentence for the reader
+
+rank_change = rank with the full instruction − rank without the sentence (positive: the doc
+rises when the sentence is left out, so that sentence was holding it down). Text fields are
+plain text: the renderer escapes them.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from demo.data.variants import sentences, split_variant
+from demo.errors import UserError
+from demo.retrievers import ids
+from demo.retrievers.bm25 import tokenize
+from demo.retrievers.registry import label, parse_id
+from demo.retrievers.templates import query_input
+
+
+NOISE = 1e-6  # score differences below this are float noise of batched encoding
+
+
+def explain(explorer, source: str, instance_id: str, instruction: str | None, retriever_id: str, doc_id: str) -> dict:
+    bench = explorer.benchmark(source)
+    inst = bench.instances.get(str(instance_id).strip())
+    if inst is None:
+        raise UserError(f"unknown instance {instance_id!r} in {bench.name}")
+    explorer._check(instruction, 1)
+    doc_id = str(doc_id).strip()
+    if doc_id not in bench.docs:
+        raise UserError(f"unknown doc {doc_id!r} in {bench.name}")
+    ref = parse_id(retriever_id)
+    edited = split_variant(instruction if instruction is not None else inst.instruction, inst.query)
+    corpus, (scored,) = explorer.scores(source, ref.id, [edited])
+    i = corpus.index[doc_id]
+    out = {"retriever": ref.id, "label": label(ref.id), "doc_id": doc_id, "instance_id": inst.instance_id,
+           "score": _score(scored, i), "rank": _rank(corpus, scored, i), "encoded": scored[0]}
+    if isinstance(ref, ids.Single) and ref.model_id == "bm25":
+        return {**out, **_bm25_terms(corpus, ref.mode, edited, i, out["score"])}
+    return {**out, **_occlusion(explorer, source, ref.id, edited, i, out)}
+
+
+def _rank(corpus, scored: tuple, i: int) -> int | None:
+    """None when the doc is not retrieved (nothing encoded, no shared term for BM25, below a reranker's top N)."""
+    _, scores, retrieved = scored
+    rank = corpus.rank_of(scores, i)
+    return rank if rank <= retrieved else None
+
+
+def _score(scored: tuple, i: int) -> float | None:
+    value = float(scored[1][i])
+    return value if math.isfinite(value) else None
+
+
+def _bm25_terms(corpus, mode: str, edited: tuple, i: int, score: float) -> dict:
+    """Each query-side term's share of the BM25 score: count in the input x its weight in the doc."""
+    instruction, query, query_first = edited
+    text = query_input(corpus.model.template, mode, instruction, query, query_first).encoded
+    index = corpus.model.bm25
+    from_instruction = set(tokenize(instruction)) if mode != "query" else set()
+    from_query = set(tokenize(query)) if mode != "instruction" else set()
+    rows = []
+    for term, count in Counter(tokenize(text)).items():
+        row = index.vocab.get(term)
+        weight = float(index.weights[row, i]) if row is not None else 0.0
+        if weight == 0.0:
+            continue  # the doc does not contain it (or BM25's idf floor is zero)
+        source = "both" if term in from_instruction and term in from_query else \
+            "instruction" if term in from_instruction else "query"
+        rows.append({"term": term, "source": source, "count": count,
+                     "doc_tf": int(index.okapi.doc_freqs[i].get(term, 0)), "contribution": count * weight})
+    rows.sort(key=lambda r: (-r["contribution"], r["term"]))
+    share = sum(r["contribution"] for r in rows if r["source"] != "query")
+    note = (f"{len(rows)} matching terms; the instruction's terms give {share:.2f} of {score:.2f}." if rows else
+            "No term of the input occurs in this document: its BM25 score is 0.")
+    return {"method": "terms", "terms": rows, "note": note}
+
+
+def _occlusion(explorer, source: str, rid: str, edited: tuple, i: int, base: dict) -> dict:
+    instruction, query, query_first = edited
+    parts = sentences(instruction)
+    if len(parts) < 2:
+        left_out = [("", query, query_first)] if parts else []
+    else:
+        left_out = [(" ".join(p for j, p in enumerate(parts) if j != k), query, query_first) for k in range(len(parts))]
+    rows = []
+    if left_out:
+        corpus, scored = explorer.scores(source, rid, left_out)
+        # the same text encoded in another batch can differ in the last float32 bits: not a change
+        scored = [(e, np.where(np.abs(s - full) <= NOISE, full, s), n) for (e, s, n), full in
+                  zip(scored, [explorer.scores(source, rid, [edited])[1][0][1]] * len(scored))]
+        for k, (text, r) in enumerate(zip(parts, scored)):
+            rank, score = _rank(corpus, r, i), _score(r, i)
+            rows.append({"index": k, "text": text, "score": score, "rank": rank,
+                         "score_change": score - base["score"] if score is not None and base["score"] is not None else 0.0,
+                         "rank_change": None if rank is None or base["rank"] is None else base["rank"] - rank,
+                         "moved_most": False})
+    if rows:
+        most = max(rows, key=lambda r: (abs(r["rank_change"] or 0), abs(r["score_change"]), -r["index"]))
+        if most["rank_change"] or abs(most["score_change"]) > NOISE:
+            most["moved_most"] = True
+    return {"method": "occlusion", "sentences": rows, "note": _occlusion_note(rows)}
+
+
+def _occlusion_note(rows: list[dict]) -> str:
+    if not rows:
+        return "The instruction is empty: there is no sentence to leave out."
+    most = next((r for r in rows if r["moved_most"]), None)
+    if most is None:
+        return "Leaving out any sentence changes nothing: this retriever does not read the instruction."
+    change = most["rank_change"]
+    if change:
+        how = f"{'rises' if change > 0 else 'falls'} {abs(change)} place{'s' if abs(change) != 1 else ''} to #{most['rank']}"
+    else:
+        how = f"keeps its rank; its score changes by {most['score_change']:+.4f}"
+    return f"Without sentence {most['index'] + 1} the document {how}."
+
