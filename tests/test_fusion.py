@@ -142,3 +142,16 @@ def test_cli_evaluates_a_fusion(tiny):
     assert proc.returncode == 0, proc.stderr
     assert any(line.startswith("rrf(bm25,bm25@query) ") for line in proc.stdout.splitlines())
     assert_one_line_error(run_cli("evaluate", "--dataset", tiny, "--retrievers", "rrf(bm25"), "unbalanced")
+
+
+def test_api_string_lists_split_outside_parentheses():
+    from demo import inputs
+    assert inputs.string_list("rrf(bm25,minilm), bm25", "retrievers") == ["rrf(bm25,minilm)", "bm25"]
+    with pytest.raises(UserError, match="unbalanced"):
+        inputs.string_list("rrf(bm25,minilm", "retrievers")
+
+
+def test_run_ids_pass_beside_the_grammar():
+    assert parse_retriever_list("rrf(bm25, minilm),run:sys,bm25@full") == ["rrf(bm25,minilm)", "run:sys", "bm25"]
+    with pytest.raises(UserError, match="needs a name"):
+        parse_retriever_list("bm25,run:")

@@ -174,3 +174,11 @@ def test_cli_inspect_with_a_run_file_prints_its_rows(tmp_path):
     assert lines["a_1"].endswith("sibling #2")
     assert lines["b_2"].endswith("hit #1") and lines["a_3"].endswith("(not in run)")
     assert "run:sys covers 2 of 6 instances" in proc.stderr
+
+
+def test_instruction_hurts_twin_follows_the_id_grammar():
+    from demo.ui.inspect_tab import query_variant
+    assert query_variant("minilm") == "minilm@query" and query_variant("bm25@instruction") == "bm25@query"
+    assert query_variant("rrf(bm25,minilm)") == "rrf(bm25,minilm)@query"
+    assert query_variant("run:sys") is None and query_variant("bm25>ms-marco-minilm") is None
+    assert query_variant("nope") is None
