@@ -21,6 +21,7 @@ from demo.errors import UserError
 from demo.plots import error_figure, rank_shift_figure, robustness_figure, sweep_figure
 from demo.service import MAX_INSTRUCTION_CHARS, Explorer
 from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, Bar, model_ids, retriever_choices, split_retrievers
+from demo.ui import why
 from demo.ui.export import deep_link, file_part, to_csv, to_json, to_trec, write_exports
 from demo.ui.layout import COPY_LINK_JS
 from demo.ui.render import render_error, render_rankings, render_summary
@@ -305,6 +306,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         with gr.Row():
             export_btn = gr.Button("Export CSV, JSON and TREC run", elem_id="export", scale=1)
             files = gr.File(file_count="multiple", label="Exports", elem_id="exports", scale=3)
+    why.build(explorer, bar.dataset, instruction, state)  # a floating panel, opened from a card
 
     # ---- events ---------------------------------------------------------------------------------
     dataset, query, order, instance, retrievers, k = bar.dataset, bar.query, bar.order, bar.instance, bar.retrievers, bar.k
