@@ -114,7 +114,7 @@ body[data-why="closed"] .why { display: none; }
 .why-sentences { margin: 4px 0; padding-left: 20px; }
 .why-sentence { margin: 3px 0; padding: 2px 6px; border-left: 3px solid transparent; }
 .why-sentence.moved-most { border-left-color: var(--ix-accent); background: var(--ix-summary-bg); }
-.why-most { font-size: .72rem; font-weight: 700; padding: 0 5px; border-radius: 6px; background: var(--ix-accent); color: var(--ix-card); }
+.why-most { white-space: nowrap; font-size: .72rem; font-weight: 700; padding: 0 5px; border-radius: 6px; background: var(--ix-accent); color: var(--ix-card); }
 .why-note { margin: 4px 0 0; }
 /* a phone: one column at a time, swiped or picked with the buttons above */
 @media (max-width: 700px) {
