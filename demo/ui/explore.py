@@ -51,6 +51,8 @@ class Explore:
     make_link: Callable
     link_inputs: list
     link: gr.Textbox
+    drawing: dict  # the plots' event: chain it after `live`
+    loaded: object  # the page-load event chain (restoring a deep link), for others to follow
 
 
 def query_html(info: dict) -> str:
@@ -322,7 +324,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         """Columns first, then (once they are on the page) the plots."""
         return event(**columns).then(**drawing)
 
-    live(app.load(on_load, outputs=[dataset, retrievers, k, order] + picks + [tabs, tab_state], **PRIVATE).then)
+    loaded = live(app.load(on_load, outputs=[dataset, retrievers, k, order] + picks + [tabs, tab_state], **PRIVATE).then)
     live(dataset.input(on_dataset, [dataset, order, retrievers, state], [dataset] + picks, **PRIVATE).then)
     live(query.input(lambda d, q, o, r: on_pick(d, q, None, o, r), [dataset, query, order, retrievers], picks,
                      **PRIVATE).then)
@@ -355,4 +357,4 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
     copy_btn.click(None, link, link, js=COPY_LINK_JS, **PRIVATE)
     export_btn.click(on_export, state, files, **PRIVATE)
     return Explore(state=state, picks=picks, live=columns, pick=on_pick, refresh=refresh, make_link=make_link,
-                   link_inputs=link_inputs, link=link)
+                   link_inputs=link_inputs, link=link, drawing=drawing, loaded=loaded)
