@@ -40,13 +40,13 @@ def _page(browser, url, query, size=(1440, 900), scheme="light"):
     return page
 
 
-def _settled(page, instance_id: str):
-    """Wait until the columns show the instance the step asks for."""
+def _settled(page, step):
+    """Wait until the picker shows the step's instance and the columns its retrievers."""
     page.wait_for_function(
-        """(iid) => { const v = document.querySelector('#instance input');
-                      return v && v.value.startsWith(iid) && document.querySelector('#rankings .col'); }""",
-        arg=instance_id, timeout=TIMEOUT)
-    page.wait_for_timeout(1500)  # the refresh after the picks
+        """([iid, rids]) => { const v = document.querySelector('#instance input');
+             const cols = [...document.querySelectorAll('#rankings .col')].map((c) => c.dataset.retriever);
+             return v && v.value.startsWith(iid) && cols.join(',') === rids.join(','); }""",
+        arg=[step.instance_id, list(step.retrievers)], timeout=TIMEOUT)
 
 
 def _shown(page) -> dict:
@@ -58,18 +58,18 @@ def _shown(page) -> dict:
 
 def test_deep_link_opens_a_step_and_next_and_arrows_move(browser, url):
     page = _page(browser, url, "?tour=2")
-    _settled(page, STEPS[1].instance_id)
+    _settled(page, STEPS[1])
     shown = _shown(page)
     assert "step 2 of" in shown["step"] and STEPS[1].title in shown["step"]
     assert shown["retrievers"] == list(STEPS[1].retrievers)
     page.click("#tour-next")
-    _settled(page, STEPS[2].instance_id)
+    _settled(page, STEPS[2])
     shown = _shown(page)
     assert "step 3 of" in shown["step"]
     assert shown["retrievers"] == list(STEPS[2].retrievers)
     page.locator("body").click(position={"x": 5, "y": 5})  # focus outside any input
     page.keyboard.press("ArrowLeft")
-    _settled(page, STEPS[1].instance_id)
+    _settled(page, STEPS[1])
     assert "step 2 of" in _shown(page)["step"]
     page.screenshot(path=str(SHOTS / "tour-step2.png"))
     page.close()
@@ -87,7 +87,7 @@ def test_a_bad_step_in_a_link_says_so(browser, url):
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_presenter_mode_fits_a_projector(browser, url, size, scheme):
     page = _page(browser, url, "?tour=5&present=1", size, scheme)
-    _settled(page, STEPS[4].instance_id)
+    _settled(page, STEPS[4])
     page.wait_for_timeout(1000)
     facts = page.evaluate("""() => {
         const visible = (el) => el && el.offsetParent !== null && getComputedStyle(el).display !== 'none';
