@@ -78,7 +78,7 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         tab_state = gr.State("explore")
         with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Explore", id="explore", elem_id="tab-explore") as explore_tab:
-                view = explore.build(explorer, bar, default_dataset, app, tabs, tab_state)
+                view = explore.build(explorer, bar, default_dataset, app, tabs, tab_state, present_flag)
             with gr.Tab("Scoreboard", id="scoreboard", elem_id="tab-scoreboard") as board_tab:
                 scoreboard_tab.build(explorer, bar)
             with gr.Tab("Inspect", id="inspect", elem_id="tab-inspect") as inspect_tab_:

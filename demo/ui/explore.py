@@ -72,7 +72,7 @@ def _text(name: str, *args) -> str:
 
 
 def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, tabs: gr.Tabs,
-          tab_state: gr.State) -> Explore:
+          tab_state: gr.State, present: gr.Checkbox | None = None) -> Explore:
     valid_ids = {v for _, v in retriever_choices()}
 
     # ---- pure-ish helpers the handlers share ----------------------------------------------
@@ -236,26 +236,28 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         new_state = {**state, "result": result, "instruction": instruction, "shown": shown}
         return (html, render_summary(result), link, new_state)
 
-    def replot(dataset, instruction, retrievers, k, grade, focus, state):
-        """Step 2: the sweep and the three plots with their text, unless the editor moved on."""
+    def replot(dataset, instruction, retrievers, k, grade, focus, state, presenting=False):
+        """Step 2: the sweep and the three plots with their text, unless the editor moved on.
+        In presenter mode the figures use the projector style (larger type, fewer labels)."""
         info, result = (state or {}).get("instance"), (state or {}).get("result")
         shown = [dataset, (info or {}).get("instance_id"), instruction, list(retrievers or []), k, grade]
         if not info or not result or state.get("shown") != shown:
             return (gr.update(),) * 7 + (state,)  # stale: a newer refresh is on its way
         rids = list(result["retrievers"])
         focus = focus if focus in rids else next((r for r in rids if "@" not in r and r != "bm25"), rids[0])
-        if state.get("plotted") == shown + [focus]:
+        style = "present" if presenting else None
+        if state.get("plotted") == shown + [focus, style]:
             return (gr.update(),) * 7 + (state,)
         try:
             sweep = explorer.sweep(dataset, info["query_id"], retrievers, k, info["instance_id"], instruction,
                                    graded(grade))
-            sweep_fig, sweep_text = sweep_figure(sweep), _text("sweep_summary", sweep)
+            sweep_fig, sweep_text = sweep_figure(sweep, style=style), _text("sweep_summary", sweep)
         except UserError as e:
             sweep_fig, sweep_text = error_figure(str(e)), ""
-        return (robustness_figure(result), _text("robustness_summary", result),
-                gr.update(choices=rids, value=focus), rank_shift_figure(result, focus),
+        return (robustness_figure(result, style=style), _text("robustness_summary", result),
+                gr.update(choices=rids, value=focus), rank_shift_figure(result, focus, style=style),
                 _text("rank_shift_summary", result, focus), sweep_fig, sweep_text,
-                {**state, "plotted": shown + [focus]})
+                {**state, "plotted": shown + [focus, style]})
 
     def on_export(state):
         result = (state or {}).get("result")
@@ -316,7 +318,8 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
     columns = dict(fn=refresh, inputs=[dataset, instruction, retrievers, k, grade, order, tab_state, state],
                    outputs=[rankings, summary, link, state], trigger_mode="always_last",
                    show_progress="minimal", **PRIVATE)
-    drawing = dict(fn=replot, inputs=[dataset, instruction, retrievers, k, grade, focus, state],
+    drawing = dict(fn=replot, inputs=[dataset, instruction, retrievers, k, grade, focus, state]
+                   + ([present] if present is not None else []),
                    outputs=[robustness_plot, robustness_text, focus, rank_shift_plot, rank_shift_text,
                             sweep_plot, sweep_text, state], trigger_mode="always_last", show_progress="hidden", **PRIVATE)
 
@@ -354,6 +357,8 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
     # retrievers, Enter in k and the grading choice refresh at once (a view already shown is skipped)
     live(lambda **kw: gr.on([live_btn.click, instruction.blur, retrievers.input, k.submit, k.blur, grade.input], **kw))
     focus.input(**drawing)
+    if present is not None:
+        present.change(**drawing)
     copy_btn.click(None, link, link, js=COPY_LINK_JS, **PRIVATE)
     export_btn.click(on_export, state, files, **PRIVATE)
     return Explore(state=state, picks=picks, live=columns, pick=on_pick, refresh=refresh, make_link=make_link,
