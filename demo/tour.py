@@ -178,9 +178,12 @@ def hybrid(step: Step, explorer) -> dict:
     text = (f"Reciprocal rank fusion of `{lexical}` and `{dense}` (k = 60), the hybrid search of most RAG "
             f"stacks. For this user: `{lexical}` {_fmt_rank(ranks[lexical])}, `{dense}` {_fmt_rank(ranks[dense])}, "
             f"fused {_fmt_rank(ranks[fused])}. Robustness@{step.k} over the dataset: "
-            + ", ".join(f"`{rid}` {100 * board[rid][key_r]:.0f}" for rid in step.retrievers) + ".")
+            + ", ".join(f"`{rid}` {100 * board[rid][key_r]:.0f}" for rid in step.retrievers)
+            + ": fusion lands between the rankings it fuses.")
     worse = max((ranks[lexical] or 10**9), (ranks[dense] or 10**9))
-    claims = [("the fused ranking is better than the worse of the two", (ranks[fused] or 10**9) < worse)]
+    robs = [board[rid][key_r] for rid in (lexical, dense)]
+    claims = [("the fused ranking is better than the worse of the two", (ranks[fused] or 10**9) < worse),
+              ("fusion's Robustness lies between its parts'", min(robs) <= board[fused][key_r] <= max(robs))]
     return {"text": text, "claims": claims}
 
 
@@ -208,6 +211,6 @@ STEPS: list[Step] = [
          focus="mpnet"),
     Step("Another user's instruction: grading follows the text, and p-MRR", "101_1", ("minilm", "minilm@query"),
          switched_user, variant="other:101_2", focus="minilm"),
-    Step("Hybrid search: fusing BM25 and MiniLM", "101_1", ("bm25", "minilm", "rrf(bm25,minilm)"), hybrid,
+    Step("Hybrid search: fusing BM25 and MiniLM", "101_4", ("bm25", "minilm", "rrf(bm25,minilm)"), hybrid,
          focus="rrf(bm25,minilm)"),
 ]
