@@ -14,9 +14,10 @@ from demo.plot_style import PLOT_CSS
 from demo.inspection import table_answer
 from demo.service import Explorer
 from demo.settings import export_ttl_seconds, upload_limit
-from demo.ui import explore, inspect_tab, scoreboard_tab
+from demo.ui import explore, inspect_tab, scoreboard_tab, tour_bar
 from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, build_bar, retriever_choices, unavailable_models  # noqa: F401
 from demo.ui.layout import CSS, EXPLAINER, HEADER, PAGE_JS
+from demo.ui.present import PRESENT_CSS, PRESENT_ON_LOAD_JS, PRESENT_TOGGLE_JS
 
 
 PRIVATE = dict(api_visibility="private")
@@ -24,7 +25,8 @@ PRIVATE = dict(api_visibility="private")
 
 def launch_kwargs() -> dict:
     """What Gradio 6 takes at launch() rather than Blocks()."""
-    return {"css": CSS + PLOT_CSS, "head": PAGE_JS, "theme": theme(), "max_file_size": upload_limit()}
+    return {"css": CSS + PLOT_CSS + tour_bar.TOUR_CSS + PRESENT_CSS, "head": PAGE_JS + tour_bar.TOUR_KEYS_JS,
+            "theme": theme(), "max_file_size": upload_limit()}
 
 
 def theme() -> gr.themes.Base:
@@ -76,14 +78,21 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
             with gr.Column(scale=1, min_width=240):
                 unavailable_models()
         bar = build_bar(default_dataset)
+        with gr.Row(elem_id="teach-row"):
+            tour = tour_bar.layout()
+            present = gr.Button("Presenter mode", elem_id="present-toggle", size="sm", scale=0, min_width=150)
+        present_flag = gr.Checkbox(False, visible=False, elem_id="present-flag")
         tab_state = gr.State("explore")
         with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Explore", id="explore", elem_id="tab-explore") as explore_tab:
-                view = explore.build(explorer, bar, default_dataset, app, tabs, tab_state)
+                view = explore.build(explorer, bar, default_dataset, app, tabs, tab_state, present_flag)
             with gr.Tab("Scoreboard", id="scoreboard", elem_id="tab-scoreboard") as board_tab:
                 scoreboard_tab.build(explorer, bar)
             with gr.Tab("Inspect", id="inspect", elem_id="tab-inspect") as inspect_tab_:
                 inspect_tab.build(explorer, bar, view, tabs)
+        tour_bar.wire(tour, explorer, bar, view)
+        app.load(None, None, present_flag, js=PRESENT_ON_LOAD_JS, **PRIVATE)
+        present.click(None, present_flag, present_flag, js=PRESENT_TOGGLE_JS, **PRIVATE)
         for tab, name in ((explore_tab, "explore"), (board_tab, "scoreboard"), (inspect_tab_, "inspect")):
             # the link names the tab on screen
             tab.select(lambda name=name: name, None, tab_state, **PRIVATE).then(

@@ -21,6 +21,7 @@ from demo.errors import UserError
 from demo.plots import error_figure, rank_shift_figure, robustness_figure, sweep_figure
 from demo.service import MAX_INSTRUCTION_CHARS, Explorer
 from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, Bar, model_ids, retriever_choices, split_retrievers
+from demo.ui import why
 from demo.ui.export import deep_link, file_part, to_csv, to_json, to_trec, write_exports
 from demo.ui.layout import COPY_LINK_JS
 from demo.ui.render import render_error, render_rankings, render_summary
@@ -50,6 +51,8 @@ class Explore:
     make_link: Callable
     link_inputs: list
     link: gr.Textbox
+    drawing: dict  # the plots' event: chain it after `live`
+    loaded: object  # the page-load event chain (restoring a deep link), for others to follow
 
 
 def query_html(info: dict) -> str:
@@ -69,7 +72,7 @@ def _text(name: str, *args) -> str:
 
 
 def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, tabs: gr.Tabs,
-          tab_state: gr.State) -> Explore:
+          tab_state: gr.State, present: gr.Checkbox | None = None) -> Explore:
     valid_ids = {v for _, v in retriever_choices()}
 
     # ---- pure-ish helpers the handlers share ----------------------------------------------
@@ -244,8 +247,9 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         new_state = {**state, "result": result, "instruction": instruction, "shown": shown}
         return (html, render_summary(result), link, new_state)
 
-    def replot(dataset, instruction, retrievers, k, grade, focus, state, session_runs=None):
-        """Step 2: the sweep and the three plots with their text, unless the editor moved on."""
+    def replot(dataset, instruction, retrievers, k, grade, focus, state, session_runs=None, presenting=False):
+        """Step 2: the sweep and the three plots with their text, unless the editor moved on.
+        In presenter mode the figures use the projector style (larger type, fewer labels)."""
         info, result = (state or {}).get("instance"), (state or {}).get("result")
         shown = [dataset, (info or {}).get("instance_id"), instruction, list(retrievers or []), k, grade,
                  sorted((n, r.digest) for n, r in (session_runs or {}).items())]
@@ -253,18 +257,19 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
             return (gr.update(),) * 7 + (state,)  # stale: a newer refresh is on its way
         rids = list(result["retrievers"])
         focus = focus if focus in rids else next((r for r in rids if "@" not in r and r != "bm25"), rids[0])
-        if state.get("plotted") == shown + [focus]:
+        style = "present" if presenting else None
+        if state.get("plotted") == shown + [focus, style]:
             return (gr.update(),) * 7 + (state,)
         try:
             sweep = explorer.sweep(dataset, info["query_id"], retrievers, k, info["instance_id"], instruction,
                                    graded(grade), runs=session_runs)
-            sweep_fig, sweep_text = sweep_figure(sweep), _text("sweep_summary", sweep)
+            sweep_fig, sweep_text = sweep_figure(sweep, style=style), _text("sweep_summary", sweep)
         except UserError as e:
             sweep_fig, sweep_text = error_figure(str(e)), ""
-        return (robustness_figure(result), _text("robustness_summary", result),
-                gr.update(choices=rids, value=focus), rank_shift_figure(result, focus),
+        return (robustness_figure(result, style=style), _text("robustness_summary", result),
+                gr.update(choices=rids, value=focus), rank_shift_figure(result, focus, style=style),
                 _text("rank_shift_summary", result, focus), sweep_fig, sweep_text,
-                {**state, "plotted": shown + [focus]})
+                {**state, "plotted": shown + [focus, style]})
 
     def on_export(state):
         result = (state or {}).get("result")
@@ -317,6 +322,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         with gr.Row():
             export_btn = gr.Button("Export CSV, JSON and TREC run", elem_id="export", scale=1)
             files = gr.File(file_count="multiple", label="Exports", elem_id="exports", scale=3)
+    why.build(explorer, bar.dataset, instruction, state)  # a floating panel, opened from a card
 
     # ---- events ---------------------------------------------------------------------------------
     dataset, query, order, instance, retrievers, k = bar.dataset, bar.query, bar.order, bar.instance, bar.retrievers, bar.k
@@ -324,7 +330,8 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
     columns = dict(fn=refresh, inputs=[dataset, instruction, retrievers, k, grade, order, tab_state, state, bar.runs],
                    outputs=[rankings, summary, link, state], trigger_mode="always_last",
                    show_progress="minimal", **PRIVATE)
-    drawing = dict(fn=replot, inputs=[dataset, instruction, retrievers, k, grade, focus, state, bar.runs],
+    drawing = dict(fn=replot, inputs=[dataset, instruction, retrievers, k, grade, focus, state, bar.runs]
+                   + ([present] if present is not None else []),
                    outputs=[robustness_plot, robustness_text, focus, rank_shift_plot, rank_shift_text,
                             sweep_plot, sweep_text, state], trigger_mode="always_last", show_progress="hidden", **PRIVATE)
 
@@ -332,7 +339,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         """Columns first, then (once they are on the page) the plots."""
         return event(**columns).then(**drawing)
 
-    live(app.load(on_load, outputs=[dataset, retrievers, k, order] + picks + [tabs, tab_state], **PRIVATE).then)
+    loaded = live(app.load(on_load, outputs=[dataset, retrievers, k, order] + picks + [tabs, tab_state], **PRIVATE).then)
     live(dataset.input(on_dataset, [dataset, order, retrievers, state], [dataset] + picks, **PRIVATE).then)
     live(query.input(lambda d, q, o, r: on_pick(d, q, None, o, r), [dataset, query, order, retrievers], picks,
                      **PRIVATE).then)
@@ -362,7 +369,9 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
     # retrievers, Enter in k and the grading choice refresh at once (a view already shown is skipped)
     live(lambda **kw: gr.on([live_btn.click, instruction.blur, retrievers.input, k.submit, k.blur, grade.input], **kw))
     focus.input(**drawing)
+    if present is not None:
+        present.change(**drawing)
     copy_btn.click(None, link, link, js=COPY_LINK_JS, **PRIVATE)
     export_btn.click(on_export, state, files, **PRIVATE)
     return Explore(state=state, picks=picks, live=columns, pick=on_pick, refresh=refresh, make_link=make_link,
-                   link_inputs=link_inputs, link=link)
+                   link_inputs=link_inputs, link=link, drawing=drawing, loaded=loaded)

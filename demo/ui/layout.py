@@ -95,6 +95,28 @@ mark.hq { background: var(--ix-hq-bg); } mark.hi { background: var(--ix-hi-bg); 
 .unavailable-list { font-size: .8rem; color: var(--ix-muted); }
 .unavailable-list summary { cursor: pointer; }
 .unavailable, .unavailable small { display: block; color: var(--ix-muted); }
+/* "why here": a small button on each card; the panel floats above the page */
+.why-btn { float: right; margin-top: 2px; font-size: .72rem; padding: 0 5px; border-radius: 6px; border: 1px solid var(--ix-border); background: var(--ix-card);
+  color: var(--ix-accent); cursor: pointer; line-height: 1.4; }
+.why { position: fixed; right: 16px; bottom: 16px; z-index: 60; width: min(460px, calc(100vw - 32px)); max-height: 70vh;
+  overflow: auto; padding: 8px 12px; background: var(--ix-card); color: var(--ix-text); border: 1px solid var(--ix-border);
+  border-left: 4px solid var(--ix-accent); border-radius: 10px; box-shadow: 0 6px 24px rgba(0, 0, 0, .25); font-size: .85rem; }
+body[data-why="closed"] .why { display: none; }
+.why-head { display: flex; flex-wrap: wrap; align-items: baseline; gap: 2px 6px; padding-right: 24px; position: relative; }
+.why-head code, .why-table td, .why-table th, .why-note, .why-sub, .why-change { color: var(--ix-text); }
+.why-close { position: absolute; right: 0; top: -2px; font-size: 1.1rem; line-height: 1; padding: 2px 6px; border-radius: 6px;
+  border: 1px solid var(--ix-border); background: var(--ix-card); color: var(--ix-text); cursor: pointer; }
+.why-btn:focus-visible, .why-close:focus-visible { outline: 3px solid var(--ix-focus); outline-offset: 1px; }
+.why-table { border-collapse: collapse; width: 100%; margin: 6px 0; }
+.why-table td, .why-table th { padding: 1px 6px; border-bottom: 1px solid var(--ix-border); text-align: right; }
+.why-table td:first-child, .why-table th:first-child, .why-table .why-src { text-align: left; }
+.why-table tfoot td { font-weight: 700; border-bottom: none; }
+.why-num { font-family: ui-monospace, monospace; }
+.why-sentences { margin: 4px 0; padding-left: 20px; }
+.why-sentence { margin: 3px 0; padding: 2px 6px; border-left: 3px solid transparent; }
+.why-sentence.moved-most { border-left-color: var(--ix-accent); background: var(--ix-summary-bg); }
+.why-most { white-space: nowrap; font-size: .72rem; font-weight: 700; padding: 0 5px; border-radius: 6px; background: var(--ix-accent); color: var(--ix-card); }
+.why-note { margin: 4px 0 0; }
 /* a phone: one column at a time, swiped or picked with the buttons above */
 @media (max-width: 700px) {
   .col-nav { display: flex; gap: 6px; overflow-x: auto; padding: 4px 0 6px; }
@@ -126,6 +148,22 @@ PAGE_JS = """
     if (!card) return;
     document.querySelectorAll('.card[data-doc="' + CSS.escape(card.dataset.doc) + '"]').forEach((c) => c.classList.add('hl'));
   };
+  // "why here" (demo.ui.why): the request goes through a hidden button; the panel floats
+  const why = (card) => {
+    window.__ixWhy = {retriever: card.closest('[data-retriever]').dataset.retriever, doc: card.dataset.doc};
+    window.__ixWhyAt = performance.now();
+    delete document.body.dataset.why;
+    const b = document.querySelector('#why-go'); if (b) b.click();
+  };
+  const closeWhy = () => {
+    document.body.dataset.why = 'closed';
+    const r = window.__ixWhy;
+    const card = r && document.querySelector('[data-retriever="' + CSS.escape(r.retriever) + '"] .card[data-doc="' + CSS.escape(r.doc) + '"]');
+    if (card && document.activeElement && document.activeElement.closest('#why-panel')) card.focus();
+  };
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && document.body.dataset.why !== 'closed' && document.querySelector('#why-panel .why')) closeWhy();
+  });
   document.addEventListener('mouseover', (e) => sync(e.target.closest ? e.target.closest('.card[data-doc]') : null));
   document.addEventListener('focusin', (e) => { if (e.target.closest) sync(e.target.closest('.card[data-doc]')); });
   document.addEventListener('keydown', (e) => {
@@ -139,6 +177,8 @@ PAGE_JS = """
       const sib = e.key === 'ArrowRight' ? col.nextElementSibling : col.previousElementSibling;
       const there = sib ? [...sib.querySelectorAll('.card')] : [];
       next = there[Math.min(i, there.length - 1)];
+    } else if ((e.key === 'w' || e.key === 'W') && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      e.preventDefault(); why(card); return;
     } else if (e.key === 'Enter' || e.key === ' ') {
       const d = card.querySelector('details.full'); if (d) { d.open = !d.open; e.preventDefault(); }
       return;
@@ -146,7 +186,11 @@ PAGE_JS = """
     if (next) { e.preventDefault(); card.tabIndex = -1; next.tabIndex = 0; next.focus(); next.scrollIntoView({block: 'nearest', inline: 'nearest'}); }
   });
   document.addEventListener('click', (e) => {
-    const b = e.target.closest ? e.target.closest('.col-goto') : null;
+    if (!e.target.closest) return;
+    const w = e.target.closest('.why-btn');
+    if (w) { why(w.closest('.card')); return; }
+    if (e.target.closest('.why-close')) { closeWhy(); return; }
+    const b = e.target.closest('.col-goto');
     if (!b) return;
     const col = document.getElementById(b.dataset.goto);
     if (col) col.parentElement.scrollTo({left: col.offsetLeft - col.parentElement.offsetLeft, behavior: 'smooth'});
@@ -156,6 +200,7 @@ PAGE_JS = """
   window.__ixLastRefresh = null;
   document.addEventListener('input', (e) => {
     if (!e.target.closest || !e.target.closest('#instruction textarea')) return;
+    document.body.dataset.why = 'closed';  // an explanation of the old text would mislead
     clearTimeout(timer);
     const burst = ['insertFromPaste', 'insertFromDrop', 'insertReplacementText'].includes(e.inputType) ||
                   (typeof e.data === 'string' && e.data.length > 1);

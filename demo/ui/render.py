@@ -47,7 +47,8 @@ def shift_badge(card: dict, k: int) -> str:
 
 def render_card(card: dict, text: str, k: int, terms: tuple[set, set], focusable: bool = False) -> str:
     """One result. Cards are reached with the arrow keys inside a column (one tab stop per
-    column, see layout.PAGE_JS); the full-passage toggle is not a tab stop of its own."""
+    column, see layout.PAGE_JS); the full-passage toggle and the "why here?" button (W on a focused
+    card, demo.ui.why) are not tab stops of their own."""
     badges = ""
     if card["is_target"]:
         badges += '<span class="badge target" title="the passage this text asks for">TARGET</span>'
@@ -61,7 +62,8 @@ def render_card(card: dict, text: str, k: int, terms: tuple[set, set], focusable
             f'<span class="doc-id">{escape(card["doc_id"])}</span>{badges}'
             f'<span class="score">{card["score"]:.3f}</span></div>'
             f'<div class="snippet">{highlight(_snippet(text), *terms)}</div>'
-            f'<details class="full"><summary tabindex="-1">full passage</summary><div>{highlight(text, *terms)}</div>'
+            f'<button type="button" class="why-btn" tabindex="-1" title="Why is this passage here? (W on a focused result)">'
+            f'why here?</button><details class="full"><summary tabindex="-1">full passage</summary><div>{highlight(text, *terms)}</div>'
             f'</details></div>')
 
 
@@ -97,7 +99,7 @@ def render_rankings(result: dict, docs, query: str, instruction: str) -> str:
                         for i, c in enumerate(r["ranking"]))
         cols.append(
             f'<section class="col" id="{col_id}" data-retriever="{escape(rid, quote=True)}" '
-            f'aria-label="{escape(r["label"], quote=True)}: use the arrow keys to move between results">'
+            f'aria-label="{escape(r["label"], quote=True)}: use the arrow keys to move between results, W to ask why one is here">'
             f'<div class="col-head">{head}'
             f'<div class="col-metrics"><span>nDCG@{k} <b class="ndcg">{100 * r["ndcg"]:.1f}</b></span>'
             f'<span>target <b class="trank">{where}</b>{moved}</span>{_pmrr(r)}</div></div>'

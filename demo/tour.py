@@ -1,0 +1,216 @@
+"""The guided tour (DESIGN §14): prepared views on the bundled dataset, each showing one finding
+of the paper, with a short narrative whose numbers are computed from what the view shows.
+
+A step is plain data (which instance, which instruction variant, which retrievers, k) plus a
+`facts` function that reads the live results through the service and returns the numbers the
+narrative quotes and the claims it makes, each as (sentence, holds). Tests open every step and
+require every claim to hold, so a change of data or model that breaks a story is caught.
+
+Nothing here knows Gradio: the UI shows `open_step(explorer, n)`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+TOUR_DATASET = "demo"
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    instance_id: str
+    retrievers: tuple[str, ...]
+    facts: Callable[["Step", object], dict]
+    variant: str = "original"  # "original", "other:<instance id>", "paraphrase:<j>" or a perturbation kind
+    k: int = 10
+    focus: str = ""  # the retriever the story is about (the rank-movement plot follows it)
+
+
+def _fmt_rank(rank) -> str:
+    return f"#{rank}" if rank is not None else "not retrieved"
+
+
+def instruction_of(explorer, step: Step) -> str:
+    """The editor text the step puts on screen."""
+    info = explorer.instance(TOUR_DATASET, step.instance_id)
+    if step.variant == "original":
+        return info["instruction"]
+    kind, _, arg = step.variant.partition(":")
+    bench = explorer.benchmark(TOUR_DATASET)
+    if kind == "other":
+        return bench.instances[arg].instruction
+    if kind == "paraphrase":
+        return bench.paraphrases[step.instance_id][int(arg) - 1].instruction
+    for v in info["variants"]:
+        if v["kind"] == kind:
+            return v["text"]
+    raise KeyError(f"tour step {step.title!r}: no variant {step.variant!r}")
+
+
+def _ranks_for_group(explorer, step: Step, rid: str) -> dict[str, dict]:
+    """The retriever's result for every user of the step's base query (original instructions)."""
+    bench = explorer.benchmark(TOUR_DATASET)
+    qid = bench.instances[step.instance_id].query_id
+    out = {}
+    for iid in bench.groups[qid]:
+        r = explorer.rank(TOUR_DATASET, iid, bench.instances[iid].instruction, [rid], step.k)
+        out[iid] = r["retrievers"][rid]
+    return out
+
+
+def _persona(explorer, iid: str) -> str:
+    inst = explorer.benchmark(TOUR_DATASET).instances[iid]
+    return inst.persona or f"user {iid}"
+
+
+# ---- the facts of each kind of step ----------------------------------------------------------
+
+def ignores_instruction(step: Step, explorer) -> dict:
+    blind, aware = step.retrievers[0], step.retrievers[1]
+    blind_rows = _ranks_for_group(explorer, step, blind)
+    aware_rows = _ranks_for_group(explorer, step, aware)
+    tops = {tuple(c["doc_id"] for c in r["ranking"]) for r in blind_rows.values()}
+    aware_firsts = {r["ranking"][0]["doc_id"] for r in aware_rows.values() if r["ranking"]}
+    here_blind, here_aware = blind_rows[step.instance_id], aware_rows[step.instance_id]
+    n = len(blind_rows)
+    text = (f"`{blind}` reads only the query, so all {n} users get the same top {step.k}, with this user's "
+            f"passage at {_fmt_rank(here_blind['target_rank'])}. `{aware}` reads the instruction too: it puts the "
+            f"passage at {_fmt_rank(here_aware['target_rank'])}, and {len(aware_firsts)} different passages first "
+            f"across the {n} users.")
+    claims = [
+        (f"{blind} gives every user of the query the same top {step.k}", len(tops) == 1),
+        (f"{aware} ranks this user's passage above where {blind} does",
+         (here_aware["target_rank"] or 10**9) < (here_blind["target_rank"] or 10**9)),
+        (f"{aware} puts different passages first for different users", len(aware_firsts) > 1),
+    ]
+    return {"text": text, "claims": claims}
+
+
+def worst_user(step: Step, explorer) -> dict:
+    rid = step.focus or step.retrievers[0]
+    rows = _ranks_for_group(explorer, step, rid)
+    ndcgs = {iid: r["ndcg"] for iid, r in rows.items()}
+    mean = sum(ndcgs.values()) / len(ndcgs)
+    worst = min(ndcgs, key=lambda i: (ndcgs[i], i))
+    text = (f"Over this query's {len(rows)} users `{rid}` averages nDCG@{step.k} {100 * mean:.0f}, but its "
+            f"Robustness@{step.k}, the worst user's score, is {100 * ndcgs[worst]:.0f}: the "
+            f"{_persona(explorer, worst)} finds their passage at {_fmt_rank(rows[worst]['target_rank'])}. "
+            f"InstructIR reports this worst case.")
+    claims = [
+        ("the step shows the worst-served user", worst == step.instance_id),
+        ("the mean is at least 25 points above the worst case", mean - ndcgs[worst] >= 0.25),
+    ]
+    return {"text": text, "claims": claims}
+
+
+def paraphrase_moves(step: Step, explorer) -> dict:
+    rid = step.focus or step.retrievers[0]
+    bench = explorer.benchmark(TOUR_DATASET)
+    inst = bench.instances[step.instance_id]
+    new = explorer.rank(TOUR_DATASET, inst.instance_id, instruction_of(explorer, step), [rid], step.k)
+    r = new["retrievers"][rid]
+    before, after = r["original_target_rank"], r["target_rank"]
+    sweep = explorer.sweep(TOUR_DATASET, inst.query_id, [rid], step.k, inst.instance_id)
+    para = [rank for v, rank in zip(sweep["variants"], sweep["retrievers"][rid]["target_rank"])
+            if v["kind"] == "paraphrase" and v["instance_id"] == inst.instance_id]
+    spread = [p for p in para if p is not None]
+    text = (f"A paraphrase of this user's instruction: same need, other words. `{rid}` moves their passage "
+            f"from {_fmt_rank(before)} to {_fmt_rank(after)}; over the five paraphrases it lands between "
+            f"{_fmt_rank(min(spread) if spread else None)} and {_fmt_rank(max(spread) if spread else None)} "
+            f"(the sweep plot shows each).")
+    moved = before is not None and after is not None and abs(after - before) >= 2
+    claims = [("the paraphrase moves the passage by two ranks or more", moved or (before is None) != (after is None)),
+              ("the five paraphrases do not all give the same rank", len(set(para)) > 1)]
+    return {"text": text, "claims": claims}
+
+
+def bigger_model(step: Step, explorer) -> dict:
+    small, big = step.retrievers[0], step.retrievers[1]
+    r = explorer.rank(TOUR_DATASET, step.instance_id, instruction_of(explorer, step), [small, big], step.k)
+    rs, rb = r["retrievers"][small], r["retrievers"][big]
+    board = explorer.scoreboard(TOUR_DATASET, [small, big], step.k)["retrievers"]
+    key_n, key_r = f"ndcg@{step.k}", f"robustness@{step.k}"
+    text = (f"`{big}` has five times `{small}`'s parameters: it puts this user's passage at "
+            f"{_fmt_rank(rb['target_rank'])}, `{small}` at {_fmt_rank(rs['target_rank'])}. Over the dataset, "
+            f"nDCG@{step.k} {100 * board[big][key_n]:.0f} vs {100 * board[small][key_n]:.0f} and Robustness@{step.k} "
+            f"{100 * board[big][key_r]:.0f} vs {100 * board[small][key_r]:.0f}: scale helps, yet the worst case "
+            f"stays far below the mean.")
+    claims = [
+        (f"{big} ranks this user's passage higher than {small}",
+         (rb["target_rank"] or 10**9) < (rs["target_rank"] or 10**9)),
+        (f"{big}'s Robustness is not below {small}'s", board[big][key_r] >= board[small][key_r]),
+        (f"{big}'s Robustness is far below its nDCG", board[big][key_n] - board[big][key_r] >= 0.2),
+    ]
+    return {"text": text, "claims": claims}
+
+
+def switched_user(step: Step, explorer) -> dict:
+    aware, blind = step.retrievers[0], step.retrievers[1]
+    bench = explorer.benchmark(TOUR_DATASET)
+    inst = bench.instances[step.instance_id]
+    other = step.variant.partition(":")[2]
+    r = explorer.rank(TOUR_DATASET, inst.instance_id, instruction_of(explorer, step), [aware, blind], step.k)
+    ra, rb = r["retrievers"][aware], r["retrievers"][blind]
+    gone_a, gone_b = ra.get("lost_target", {}), rb.get("lost_target", {})
+    text = (f"The editor holds the {_persona(explorer, other)}'s instruction, so the view is graded against "
+            f"their passage. `{aware}` pushes the {_persona(explorer, inst.instance_id)}'s passage from "
+            f"{_fmt_rank(gone_a.get('original_rank'))} to {_fmt_rank(gone_a.get('rank'))} (p-MRR "
+            f"{100 * ra.get('p_mrr', 0):+.0f}) and lifts the new one to {_fmt_rank(ra['target_rank'])}; `{blind}` "
+            f"cannot notice (p-MRR {100 * rb.get('p_mrr', 0):+.0f}). p-MRR rewards pushing down what an "
+            f"instruction made irrelevant.")
+    claims = [
+        ("the view is graded against the other user's passage", r.get("graded_against") == other),
+        (f"{aware} moves the old passage down (p-MRR > 0)", ra.get("p_mrr", 0) > 0),
+        (f"{aware} ranks the new user's passage above where {blind} does",
+         (ra["target_rank"] or 10**9) < (rb["target_rank"] or 10**9)),
+        (f"{blind} scores p-MRR 0", rb.get("p_mrr", 1) == 0 and gone_b.get("rank") == gone_b.get("original_rank")),
+    ]
+    return {"text": text, "claims": claims}
+
+
+def hybrid(step: Step, explorer) -> dict:
+    lexical, dense, fused = step.retrievers
+    board = explorer.scoreboard(TOUR_DATASET, list(step.retrievers), step.k)["retrievers"]
+    r = explorer.rank(TOUR_DATASET, step.instance_id, instruction_of(explorer, step), list(step.retrievers), step.k)
+    ranks = {rid: r["retrievers"][rid]["target_rank"] for rid in step.retrievers}
+    key_r = f"robustness@{step.k}"
+    text = (f"Reciprocal rank fusion of `{lexical}` and `{dense}` (k = 60), the hybrid search of most RAG "
+            f"stacks. For this user: `{lexical}` {_fmt_rank(ranks[lexical])}, `{dense}` {_fmt_rank(ranks[dense])}, "
+            f"fused {_fmt_rank(ranks[fused])}. Robustness@{step.k} over the dataset: "
+            + ", ".join(f"`{rid}` {100 * board[rid][key_r]:.0f}" for rid in step.retrievers)
+            + ": fusion lands between the rankings it fuses.")
+    worse = max((ranks[lexical] or 10**9), (ranks[dense] or 10**9))
+    robs = [board[rid][key_r] for rid in (lexical, dense)]
+    claims = [("the fused ranking is better than the worse of the two", (ranks[fused] or 10**9) < worse),
+              ("fusion's Robustness lies between its parts'", min(robs) <= board[fused][key_r] <= max(robs))]
+    return {"text": text, "claims": claims}
+
+
+def open_step(explorer, steps: list[Step], n: int) -> dict:
+    """The view and narrative of step n (1-based): plain data for the UI and the tests."""
+    if not 1 <= n <= len(steps):
+        raise IndexError(f"the tour has steps 1 to {len(steps)}, not {n}")
+    step = steps[n - 1]
+    facts = step.facts(step, explorer)
+    return {"n": n, "of": len(steps), "title": step.title, "text": facts["text"], "claims": facts["claims"],
+            "view": {"dataset": TOUR_DATASET, "instance": step.instance_id,
+                     "instruction": instruction_of(explorer, step), "retrievers": list(step.retrievers),
+                     "k": step.k, "focus": step.focus or step.retrievers[-1]}}
+
+
+# The tour, in the order a lecture tells it. Chosen with scripts/pick_tour_steps.py on the bundled
+# data; tests/test_tour.py opens each step and checks every claim its narrative makes.
+STEPS: list[Step] = [
+    Step("A retriever that ignores the instruction", "101_3", ("minilm@query", "minilm"), ignores_instruction,
+         focus="minilm"),
+    Step("nDCG hides the worst-served user: Robustness", "204_1", ("minilm", "bm25"), worst_user, focus="minilm"),
+    Step("Same need, other words: a paraphrase moves the passage", "206_2", ("minilm", "bm25"), paraphrase_moves,
+         variant="paraphrase:2", focus="minilm"),
+    Step("A bigger model follows instructions better, not perfectly", "303_4", ("minilm", "mpnet"), bigger_model,
+         focus="mpnet"),
+    Step("Another user's instruction: grading follows the text, and p-MRR", "101_1", ("minilm", "minilm@query"),
+         switched_user, variant="other:101_2", focus="minilm"),
+    Step("Hybrid search: fusing BM25 and MiniLM", "101_4", ("bm25", "minilm", "rrf(bm25,minilm)"), hybrid,
+         focus="rrf(bm25,minilm)"),
+]

@@ -1,0 +1,49 @@
+"""Presenter mode (DESIGN §14): `?present=1` or the toggle. Larger type, the picker bar folded away,
+at most three columns, each cut to its top 5, so that the summary and the columns fit a 1280×720
+projector without scrolling. It is a class on <body>, so toggling costs no round trip; the plots
+follow through the hidden `present` flag (their fonts are set in Python, not in CSS)."""
+
+PRESENT_CSS = """
+body.present { font-size: 18px; }
+body.present .gradio-container { font-size: 18px; }
+body.present #app-header p, body.present #picker-bar, body.present #explainer,
+body.present #tour-start, body.present .explore-extras { display: none !important; }
+body.present #header-row, body.present #tabs .tab-wrapper, body.present #editor-row > div:nth-child(2),
+body.present #instruction label > span:first-child, body.present .col .encoded,
+body.present .col-nav, body.present #share, body.present #query-info { display: none !important; }
+body.present .columns { grid-auto-columns: minmax(0, 1fr); max-height: none; }
+body.present .columns > .col:nth-of-type(n+4) { display: none; }
+body.present .col > .card ~ .card ~ .card ~ .card ~ .card ~ .card { display: none; }
+body.present .col .card .snippet { -webkit-line-clamp: 1; font-size: 1rem; }
+body.present .col .card { padding: 3px 8px; }
+body.present #instruction textarea { font-size: 1.05rem; field-sizing: content; height: auto !important; min-height: 0 !important; }
+body.present #summary .legend { display: none; }
+body.present #results-row { flex-wrap: wrap; }
+body.present #results-row > div { min-width: 100% !important; }
+body.present .col .card .full, body.present .col .encoded { display: none; }
+body.present .col-title { font-size: 1.2rem; }
+body.present .col-metrics, body.present .card-head { font-size: 1rem; }
+body.present .summary { font-size: 1.15rem; }
+body.present .tour-text { font-size: 1.1rem; }
+"""
+
+# Applies ?present=1 at load, and returns the flag for the plots.
+PRESENT_ON_LOAD_JS = """
+() => {
+  const on = new URLSearchParams(window.location.search).get('present') === '1';
+  document.body.classList.toggle('present', on);
+  return on;
+}
+"""
+
+# The toggle: flips the class, keeps the address in step (so a copied link keeps the mode).
+PRESENT_TOGGLE_JS = """
+(flag) => {
+  const on = !document.body.classList.contains('present');
+  document.body.classList.toggle('present', on);
+  const url = new URL(window.location.href);
+  if (on) { url.searchParams.set('present', '1'); } else { url.searchParams.delete('present'); }
+  window.history.replaceState(null, '', url);
+  return on;
+}
+"""
