@@ -350,17 +350,19 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
     order.input(on_order, [dataset, order, retrievers, query], [query, summary], **PRIVATE).then(
         make_link, link_inputs, link, **PRIVATE)
     # a variant or the reset sets the editor and draws the columns in one round trip, then the plots
-    def apply_variant(choice, dataset, retrievers, k, grade, order, tab, state, progress=gr.Progress()):
+    def apply_variant(choice, dataset, retrievers, k, grade, order, tab, state, session_runs=None,
+                      progress=gr.Progress()):
         text = on_variant(choice, state)
         if not isinstance(text, str):
             return (gr.update(),) * 4 + (state,)
-        return (text,) + refresh(dataset, text, retrievers, k, grade, order, tab, state, progress)
+        return (text,) + refresh(dataset, text, retrievers, k, grade, order, tab, state, session_runs, progress)
 
-    def apply_reset(dataset, retrievers, k, grade, order, tab, state, progress=gr.Progress()):
+    def apply_reset(dataset, retrievers, k, grade, order, tab, state, session_runs=None, progress=gr.Progress()):
         text, _ = on_reset(state)
-        return (text, None) + refresh(dataset, text, retrievers, k, grade, order, tab, state, progress)
+        return (text, None) + refresh(dataset, text, retrievers, k, grade, order, tab, state, session_runs, progress)
 
-    view_args = [dataset, retrievers, k, grade, order, tab_state, state]
+    # this session's runs too: the columns and the plots then agree on what is shown
+    view_args = [dataset, retrievers, k, grade, order, tab_state, state, bar.runs]
     variant.input(apply_variant, [variant] + view_args, [instruction] + columns["outputs"], trigger_mode="always_last",
                   show_progress="minimal", **PRIVATE).then(**drawing)
     reset.click(apply_reset, view_args, [instruction, variant] + columns["outputs"], show_progress="minimal",
