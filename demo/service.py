@@ -580,6 +580,8 @@ class Explorer:
     def explain(self, source: str, instance_id: str, instruction: str | None, retriever_id: str, doc_id: str) -> dict:
         """Why a doc sits where it does for this instruction (DESIGN §12); shape in demo.explain."""
         from demo.explain import explain
+        if is_run_id(retriever_id):
+            raise UserError(f"{retriever_id} is a run file: its scores came from elsewhere, with no model here to ask why")
         return explain(self, source, instance_id, instruction, retriever_id, doc_id)
 
     def instance_ndcgs(self, source: str, retrievers, k: int = 10, progress: Stage | None = None,

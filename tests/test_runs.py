@@ -263,3 +263,11 @@ def test_runs_folder_loads_fitting_runs_and_reports_the_others(monkeypatch, demo
     assert len(out["retrievers"]["run:sys"]["ranking"]) == 5
     board = ex.scoreboard("demo", ["bm25", "run:sys"], 10)["retrievers"]
     assert 0 < board["run:sys"]["ndcg@10"] < board["bm25"]["ndcg@10"]  # instances it lacks score 0
+
+
+def test_explain_says_a_run_file_has_no_model(folder, bench):
+    from demo.errors import UserError
+    from demo.service import Explorer
+    inst = next(iter(bench.instances.values()))
+    with pytest.raises(UserError, match="is a run file"):
+        Explorer().explain(str(folder), inst.instance_id, None, "run:sys", DOCS[0])
