@@ -7,7 +7,7 @@ PRESENT_CSS = """
 body.present { font-size: 18px; }
 body.present .gradio-container { font-size: 18px; }
 body.present #app-header p, body.present #picker-bar, body.present #explainer,
-body.present #tour-start, body.present .explore-extras { display: none !important; }
+body.present .explore-extras { display: none !important; }
 body.present #header-row, body.present #tabs .tab-wrapper, body.present #editor-row > div:nth-child(2),
 body.present #instruction label > span:first-child, body.present .col .encoded,
 body.present .col-nav, body.present #share, body.present #query-info { display: none !important; }
