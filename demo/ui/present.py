@@ -20,7 +20,7 @@ body.present #instruction textarea { font-size: 1.05rem; field-sizing: content; 
 body.present #summary .legend { display: none; }
 body.present #results-row { flex-wrap: wrap; }
 body.present #results-row > div { min-width: 100% !important; }
-body.present .col .card .full, body.present .col .encoded { display: none; }
+body.present .col .card .full, body.present .col .card .why-btn, body.present .col .encoded { display: none; }
 body.present .col-title { font-size: 1.2rem; }
 body.present .col-metrics, body.present .card-head { font-size: 1rem; }
 body.present .summary { font-size: 1.15rem; }
