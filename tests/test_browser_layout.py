@@ -236,4 +236,6 @@ def test_typing_is_debounced_into_few_refreshes(pages, url, explorer, bench):
     inst = bench.instances[INSTANCE]
     wait_view(page, explorer, INSTANCE, inst.instruction + " Keep it short")
     page.wait_for_timeout(500)
-    assert 1 <= len(joins) <= 4, len(joins)  # the columns (and plots after them) once or twice, not 14 times
+    # each refresh is two joins (columns, then plots): without the debounce 14 keys make 28. A loaded
+    # machine can stall the key loop past the 200 ms debounce once or twice, so allow up to 4 refreshes.
+    assert 1 <= len(joins) <= 8, len(joins)

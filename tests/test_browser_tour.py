@@ -124,3 +124,26 @@ def test_presenter_toggle_keeps_the_address_in_step(browser, url):
     assert "present=1" not in page.url
     time.sleep(0.2)
     page.close()
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_the_whole_tour_in_presenter_mode(browser, url, size):
+    """Start the tour with its button and walk every step with Next, as a lecturer would: each
+    step's columns and narrative appear, and the columns' top 5 stay on screen."""
+    page = _page(browser, url, "?present=1", size)
+    page.wait_for_selector("#rankings .col", timeout=TIMEOUT)
+    page.click("#tour-start")
+    for n, step in enumerate(STEPS, 1):
+        if n > 1:
+            page.click("#tour-next")
+        _settled(page, step)
+        shown = _shown(page)
+        assert f"step {n} of {len(STEPS)}" in shown["step"] and step.title in shown["step"]
+        bottoms = page.evaluate("""() => [...document.querySelectorAll('#rankings .col')]
+            .filter((c) => c.offsetParent !== null)
+            .map((c) => { const cards = [...c.querySelectorAll('.card')].filter((x) => x.offsetParent !== null);
+                          return cards.length ? cards[Math.min(4, cards.length - 1)].getBoundingClientRect().bottom : 0; })""")
+        assert bottoms and max(bottoms) <= size[1], (n, bottoms)
+        page.screenshot(path=str(SHOTS / f"tour-{n}-{size[0]}x{size[1]}.png"))
+    assert page.locator("#tour-next").is_disabled()
+    page.close()

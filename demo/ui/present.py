@@ -7,7 +7,7 @@ PRESENT_CSS = """
 body.present { font-size: 18px; }
 body.present .gradio-container { font-size: 18px; }
 body.present #app-header p, body.present #picker-bar, body.present #explainer,
-body.present #tour-start, body.present .explore-extras { display: none !important; }
+body.present .explore-extras { display: none !important; }
 body.present #header-row, body.present #tabs .tab-wrapper, body.present #editor-row > div:nth-child(2),
 body.present #instruction label > span:first-child, body.present .col .encoded,
 body.present .col-nav, body.present #share, body.present #query-info { display: none !important; }
@@ -20,7 +20,7 @@ body.present #instruction textarea { font-size: 1.05rem; field-sizing: content; 
 body.present #summary .legend { display: none; }
 body.present #results-row { flex-wrap: wrap; }
 body.present #results-row > div { min-width: 100% !important; }
-body.present .col .card .full, body.present .col .encoded { display: none; }
+body.present .col .card .full, body.present .col .card .why-btn, body.present .col .encoded { display: none; }
 body.present .col-title { font-size: 1.2rem; }
 body.present .col-metrics, body.present .card-head { font-size: 1rem; }
 body.present .summary { font-size: 1.15rem; }
