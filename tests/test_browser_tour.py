@@ -8,9 +8,13 @@ import time
 
 import pytest
 
-from test_browser import ARGS, CHROMIUM, SHOTS, TIMEOUT, pytestmark  # noqa: F401  (same marks and skips)
+from test_browser import ARGS, CHROMIUM, SHOTS, pytestmark  # noqa: F401  (same marks and skips)
 from app_server import launched, new_explorer
 from demo.tour import STEPS
+
+# A step may compute a whole-dataset scoreboard (mpnet, rrf) on first use, and the server may still
+# be finishing the previous test's steps: more room than the other browser tests' 60 s.
+TIMEOUT = 180_000
 
 try:
     from playwright.sync_api import sync_playwright
