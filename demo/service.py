@@ -367,12 +367,7 @@ class Explorer:
         corpus = self.corpus(source, spec.model_id)
         encoded = [query_input(corpus.model.template, mode, *pair) for pair in pairs]
         keys = [(source, spec.model_id, e.prompt, e.text) for e in encoded]
-        found = {}
-        if memo:
-            for k in dict.fromkeys(keys):
-                r = self._memo.get(k)
-                if r is not None and r.covers(track):
-                    found[k] = r
+        found = self._memoised(keys, track) if memo else {}
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         if missing:
             by_key = dict(zip(keys, encoded))
@@ -382,16 +377,20 @@ class Explorer:
                     self._memo.put(k, r)
         return corpus, [found[k] for k in keys]
 
+    def _memoised(self, keys: list, track: Sequence[int]) -> dict:
+        """The memoised rankings among `keys` that still track every doc the view needs."""
+        found = {}
+        for k in dict.fromkeys(keys):
+            r = self._memo.get(k)
+            if r is not None and r.covers(track):
+                found[k] = r
+        return found
+
     def _composite_rankings(self, source: str, ref, pairs: Sequence[tuple], track: Sequence[int],
                             memo: bool) -> tuple[Corpus, list[Ranking]]:
         """Rankings of a fusion or a reranker, from whole-corpus scores, memoised like the others."""
         keys = [(source, ref.id, tuple(p)) for p in pairs]
-        found = {}
-        if memo:
-            for k in dict.fromkeys(keys):
-                r = self._memo.get(k)
-                if r is not None and r.covers(track):
-                    found[k] = r
+        found = self._memoised(keys, track) if memo else {}
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         corpus, scored = self.scores(source, ref.id, [k[2] for k in missing])
         for k, (encoded, scores, retrieved) in zip(missing, scored):

@@ -10,6 +10,7 @@ import pytest
 
 from test_browser import ARGS, CHROMIUM, SHOTS, pytestmark  # noqa: F401  (same marks and skips)
 from app_server import launched, new_explorer
+from test_browser_layout import browser  # noqa: F401  (one Chromium per module)
 from demo.tour import STEPS
 
 # A step may compute a whole-dataset scoreboard (mpnet, rrf) on first use, and the server may still
@@ -27,15 +28,6 @@ def url():
     explorer = new_explorer()
     with launched(explorer, warm=("bm25", "minilm", "mpnet")) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _page(browser, url, query, size=(1440, 900), scheme="light"):

@@ -12,22 +12,10 @@ import pytest
 from app_server import launched, new_explorer
 from demo.plots import rank_shift_figure, sweep_figure
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+from test_browser import ARGS, CHROMIUM, pytestmark, sync_playwright  # noqa: F401  (DESIGN §9 flags, same marks and skips)
+
 PLOTS = ["#robustness-plot", "#rank-shift-plot", "#sweep-plot"]
 RIDS = ["bm25", "bm25@query"]
-
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(sync_playwright is None, reason="python playwright is not installed (pip install playwright)"),
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-                       reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
-]
 
 RECTS_JS = """([root, sel]) => [...document.querySelector(root).querySelectorAll(sel)]
   .map(e => e.getBoundingClientRect()).filter(r => r.width > 0)
