@@ -2,6 +2,7 @@
 ranking, edit, sweep, whole-dataset scoreboard, and memory after visiting 1,000 instances.
 
     python -m benchmarks.app_full [--work DIR] [--docs 16000] [--visits 1000] [--edits 40] [--sweeps 20]
+                                  [--with-perturbations]
 
 The dataset is a folder in the release layout built from ../shared/instructir (skipped when that
 folder is absent): its real queries, qrels and paraphrases, and a stand-in corpus (the real one is
@@ -165,15 +166,15 @@ def run_cold(folder: Path, cache: Path, artifacts: Path | None) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def export(folder: Path, cache: Path, art: Path) -> dict:
+def export(folder: Path, cache: Path, art: Path, with_perturbations: bool = False) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "demo", "index", "--dataset", str(folder), "--retrievers", "minilm",
-                           "--export", str(art)], cwd=ROOT, env=env_for(cache), capture_output=True, text=True,
-                          timeout=7200)
+                           "--export", str(art)] + (["--with-perturbations"] if with_perturbations else []),
+                          cwd=ROOT, env=env_for(cache), capture_output=True, text=True, timeout=7200)
     if proc.returncode != 0:
         raise SystemExit(proc.stderr[-3000:])
     size = sum(f.stat().st_size for f in art.rglob("*") if f.is_file())
-    return {"export_s": time.perf_counter() - t0, "bytes": size}
+    return {"export_s": time.perf_counter() - t0, "bytes": size, "with_perturbations": with_perturbations}
 
 
 def in_process(folder: str, n_edits: int, n_sweeps: int, visits: int, results: dict, cache: Path, art: Path) -> None:
@@ -256,6 +257,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sweeps", type=int, default=20)
     ap.add_argument("--retrievers", default=",".join(RETRIEVERS),
                     help="default bm25,bm25@query,minilm,minilm@query; BM25 alone skips the artifact sections")
+    ap.add_argument("--with-perturbations", action="store_true",
+                    help="export the perturbations' embeddings too (a sweep of a new query then encodes nothing)")
     ap.add_argument("--skip", default="", help="comma list of sections to skip: cold,export,cold-artifacts,warm")
     ap.add_argument("--out", help="results JSON (default benchmarks/results-full.json)")
     ap.add_argument("--cold-start", help=argparse.SUPPRESS)
@@ -282,7 +285,7 @@ def main(argv=None) -> int:
         results["cold_no_artifacts"] = run_cold(folder, cache, None)
         save(results)
     if "export" not in skip:
-        results["export"] = export(folder, cache, art)
+        results["export"] = export(folder, cache, art, args.with_perturbations)
         save(results)
     if "cold-artifacts" not in skip:
         empty = work / f"cache-empty-{args.docs}"

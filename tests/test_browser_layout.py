@@ -176,11 +176,11 @@ def test_a_link_restores_k_order_tab_and_grading_and_says_what_it_could_not(page
     show(page, url, instance="201_2", retrievers="bm25,minilm", k=5, order="robustness", grade="201_1")
     assert page.input_value("#k input") == "5"
     assert page.eval_on_selector_all("#rankings .col", "els => els.map((e) => e.querySelectorAll('.card').length)") == [5, 5]
-    assert page.input_value("#order input") == "lowest Robustness@10"
+    assert page.input_value("#order input") == "lowest Robustness@10 of bm25"  # a link made before orders named one
     assert page.input_value("#grade input").startswith("201_1")
     link = share_link(page)
     assert {k: v[0] for k, v in parse_qs(link[1:]).items()} == {
-        "dataset": "demo", "instance": "201_2", "retrievers": "bm25,minilm", "k": "5", "order": "robustness",
+        "dataset": "demo", "instance": "201_2", "retrievers": "bm25,minilm", "k": "5", "order": "robustness:bm25",
         "grade": "201_1"}
     # k applies on Enter
     box = page.locator("#k input")
@@ -239,3 +239,20 @@ def test_typing_is_debounced_into_few_refreshes(pages, url, explorer, bench):
     # each refresh is two joins (columns, then plots): without the debounce 14 keys make 28. A loaded
     # machine can stall the key loop past the 200 ms debounce once or twice, so allow up to 4 refreshes.
     assert 1 <= len(joins) <= 8, len(joins)
+
+
+def test_the_query_order_follows_the_retrievers_picked(pages, url):
+    """Issue 7: order by one retriever or the gap between two; the choices name the selected
+    retrievers, and removing one relabels them (an order naming it falls back to dataset order)."""
+    page = pages((1440, 900), "light")
+    show(page, url, instance="101_1", retrievers="bm25,minilm,minilm@query", order="gap:minilm|minilm@query")
+    assert page.input_value("#order input") == "Robustness gap: where minilm beats minilm@query most"
+    assert "vs minilm@query" in page.input_value("#query input")
+    page.locator("#retrievers .token", has_text="minilm@query").locator(".token-remove").click()
+    page.wait_for_function("() => document.querySelector('#order input').value === 'dataset order'")
+    page.locator("#order input").click()
+    options = page.eval_on_selector_all("[role=option]", "els => els.map((e) => e.innerText.trim())")
+    assert "lowest Robustness@10 of minilm" in options and not any("minilm@query" in o for o in options)
+    page.locator("[role=option]", has_text="lowest Robustness@10 of bm25").click()
+    page.wait_for_function("() => document.querySelector('#query input').value.includes('bm25 R@10')")
+    assert "order=robustness%3Abm25" in share_link(page) or "order=robustness:bm25" in share_link(page)

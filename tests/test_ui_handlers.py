@@ -39,7 +39,7 @@ def handlers():
 
 
 def refresh_(refresh, text, rids, k, state, grade="auto"):
-    return refresh("demo", text, rids, k, grade, "dataset order", "explore", state, **QUIET)
+    return refresh("demo", text, rids, k, grade, "dataset", "explore", state, **QUIET)
 
 
 def test_the_same_view_twice_is_computed_once(handlers):

@@ -15,7 +15,7 @@ from demo.inspection import table_answer
 from demo.service import Explorer
 from demo.settings import export_ttl_seconds, upload_limit
 from demo.ui import explore, inspect_tab, scoreboard_tab, tour_bar
-from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, build_bar, retriever_choices, unavailable_models  # noqa: F401
+from demo.ui.controls import DEFAULT_RETRIEVERS, build_bar, retriever_choices, unavailable_models  # noqa: F401
 from demo.ui.layout import CSS, EXPLAINER, HEADER, PAGE_JS
 from demo.ui.present import PRESENT_CSS, PRESENT_ON_LOAD_JS, PRESENT_TOGGLE_JS
 

@@ -16,7 +16,13 @@ from demo.retrievers.templates import MODES
 from demo.ui.render import render_unavailable
 
 DEFAULT_RETRIEVERS = ["bm25", "bm25@query", "minilm", "minilm@query"]
-ORDERS = ["dataset order", "lowest Robustness@10", "largest disagreement"]
+# Query orders (the Order dropdown's values, also the deep link's `order=`): dataset order, one
+# retriever's Robustness (`robustness:<id>`), the gap between two (`gap:<a>|<b>`, where a beats b
+# most), or how much all selected retrievers disagree. Labels name the retrievers, so the choices
+# follow the retriever picker.
+DATASET_ORDER, DISAGREEMENT = "dataset", "disagreement"
+
+MAX_GAP_PAIRS_OF = 4  # gaps between any two of the first four retrievers (and R vs R@query for all)
 
 
 FUSIONS = [("bm25", "minilm"), ("bm25", "mpnet")]  # hybrid search: lexical + dense, offered when both load
@@ -40,6 +46,49 @@ def retriever_choices(run_ids=()) -> list[tuple[str, str]]:
         if reason is None:
             out.append((f"bm25>{rr}", f"bm25>{rr}"))
     return out + [(rid, rid) for rid in run_ids]
+
+
+def _without_mode(rid: str) -> str:
+    head, _, mode = rid.rpartition("@")
+    return head if head and mode in MODES else rid
+
+
+def order_choices(retrievers) -> list[tuple[str, str]]:
+    """The query orders these retrievers allow, as (label, value): each retriever's lowest
+    Robustness, then gaps (a retriever against its own other modes first: where the instruction
+    helps or hurts most), then the nDCG spread across all of them."""
+    rids = list(dict.fromkeys(retrievers or []))
+    out = [("dataset order", DATASET_ORDER)]
+    out += [(f"lowest Robustness@10 of {r}", f"robustness:{r}") for r in rids]
+    pairs = [(a, b) for a in rids for b in rids if a != b]
+    same = [p for p in pairs if _without_mode(p[0]) == _without_mode(p[1])]
+    first = set(rids[:MAX_GAP_PAIRS_OF])
+    pairs = same + [p for p in pairs if p not in same and p[0] in first and p[1] in first]
+    out += [(f"Robustness gap: where {a} beats {b} most", f"gap:{a}|{b}") for a, b in pairs]
+    if len(rids) > 1:
+        out.append(("largest disagreement (nDCG spread)", DISAGREEMENT))
+    return out
+
+
+def parse_order(value: str | None, retrievers) -> tuple[str, str | None, str | None] | None:
+    """(kind, by, other) for an order value with these retrievers selected: kind is dataset,
+    robustness, gap or disagreement. A bare `robustness` (links made before orders named a
+    retriever) means the first retriever's. None when the value names a retriever not selected."""
+    rids = list(retrievers or [])
+    value = value or DATASET_ORDER
+    if value in (DATASET_ORDER, "dataset order"):
+        return DATASET_ORDER, None, None
+    if value == DISAGREEMENT:
+        return (DISAGREEMENT, None, None) if len(rids) > 1 else None
+    if value == "robustness":
+        return ("robustness", rids[0], None) if rids else None
+    kind, _, rest = value.partition(":")
+    if kind == "robustness" and rest in rids:
+        return kind, rest, None
+    a, _, b = rest.partition("|")
+    if kind == "gap" and a in rids and b in rids and a != b:
+        return kind, a, b
+    return None
 
 
 def split_retrievers(text: str) -> list[str]:
@@ -79,8 +128,8 @@ def build_bar(default_dataset: str) -> Bar:
                               elem_id="dataset", scale=2, min_width=150)
         query = gr.Dropdown(label="Base query (type to search)", filterable=True, elem_id="query", scale=4,
                             min_width=200)
-        order = gr.Dropdown(choices=ORDERS, value=ORDERS[0], label="Order", elem_id="order", scale=2,
-                            min_width=150)
+        order = gr.Dropdown(choices=order_choices([]), value=DATASET_ORDER, label="Order", elem_id="order",
+                            filterable=True, scale=2, min_width=150)
         random_btn = gr.Button("Random", elem_id="random", size="sm", scale=0, min_width=70)
         instance = gr.Dropdown(label="Instance (user)", elem_id="instance", scale=3, min_width=180)
         retrievers = gr.Dropdown(choices=retriever_choices(), value=[], multiselect=True, label="Retrievers",

@@ -20,7 +20,9 @@ from demo.data.wordnet import unavailable_reason
 from demo.errors import UserError
 from demo.plots import error_figure, rank_shift_figure, robustness_figure, sweep_figure
 from demo.service import MAX_INSTRUCTION_CHARS, Explorer
-from demo.ui.controls import DEFAULT_RETRIEVERS, ORDERS, Bar, model_ids, retriever_choices, split_retrievers
+from demo.inspection import order_queries
+from demo.ui.controls import (DATASET_ORDER, DEFAULT_RETRIEVERS, DISAGREEMENT, Bar, model_ids, order_choices,
+                              parse_order, retriever_choices, split_retrievers)
 from demo.ui import why
 from demo.ui.export import deep_link, file_part, to_csv, to_json, to_trec, write_exports
 from demo.ui.layout import COPY_LINK_JS
@@ -28,7 +30,6 @@ from demo.ui.render import render_error, render_rankings, render_summary
 
 PRIVATE = dict(api_visibility="private")
 AUTO = "auto"  # grade against: follow the text
-ORDER_KEYS = {ORDERS[0]: None, ORDERS[1]: "robustness", ORDERS[2]: "disagreement"}
 TABS = ("explore", "scoreboard", "inspect")
 MAX_K = 50
 
@@ -76,19 +77,35 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
     valid_ids = {v for _, v in retriever_choices()}
 
     # ---- pure-ish helpers the handlers share ----------------------------------------------
-    def query_choices(dataset: str, order: str, retrievers: list[str]) -> list[tuple[str, str]]:
+    def query_choices(dataset: str, order: str, retrievers: list[str], runs=None) -> list[tuple[str, str]]:
+        """The base queries in the chosen order, each label with the figures it is ordered by."""
         bench = explorer.benchmark(dataset)
-        rows = [{"query_id": q, "query": bench.instances[ids[0]].query} for q, ids in bench.groups.items()]
-        if order != ORDERS[0] and retrievers:
-            table = explorer.query_table(dataset, retrievers, 10)
-            key = (lambda r: (r["min_robustness"], r["query_id"])) if order == ORDERS[1] else \
-                  (lambda r: (-r["disagreement"], r["query_id"]))
-            rows = sorted(table, key=key)
-            return [(f"{r['query']}  ·  R@10 min {100 * r['min_robustness']:.0f} · spread {100 * r['disagreement']:.0f}",
-                     r["query_id"]) for r in rows]
-        return [(f"{r['query']}  ·  {r['query_id']}", r["query_id"]) for r in rows]
+        kind, by, other = parse_order(order, retrievers) or (DATASET_ORDER, None, None)
+        if kind == DATASET_ORDER:
+            return [(f"{bench.instances[ids[0]].query}  ·  {q}", q) for q, ids in bench.groups.items()]
+        table = explorer.query_table(dataset, [by, other] if other else [by] if by else retrievers, 10, runs=runs)
 
-    def select(dataset, query_id, instance_id, instruction, order, retrievers):
+        def pct(row, field, rid):
+            v = row[field].get(rid)
+            return "–" if v is None else f"{100 * v:.0f}"
+
+        if kind == DISAGREEMENT:
+            rows = sorted(table, key=lambda r: (-r["disagreement"], r["query_id"]))
+            return [(f"{r['query']}  ·  nDCG spread {100 * r['disagreement']:.0f}", r["query_id"]) for r in rows]
+        if kind == "robustness":
+            return [(f"{r['query']}  ·  {by} R@10 {pct(r, 'robustness', by)} · nDCG {pct(r, 'ndcg', by)}",
+                     r["query_id"]) for r in order_queries(table, by)]
+        return [(f"{r['query']}  ·  R@10 {by} {pct(r, 'robustness', by)} vs {other} {pct(r, 'robustness', other)}",
+                 r["query_id"]) for r in order_queries(table, by, other)]
+
+    def order_update(order: str, retrievers: list[str]):
+        """The order picker for these retrievers; an order naming a retriever no longer selected
+        falls back to dataset order."""
+        choices = order_choices(retrievers)
+        value = order if order in {v for _, v in choices} else DATASET_ORDER
+        return gr.update(choices=choices, value=value), value
+
+    def select(dataset, query_id, instance_id, instruction, order, retrievers, runs=None):
         """Pick a dataset/query/instance; returns updates for the pickers and the editor."""
         bench = explorer.benchmark(dataset)
         if instance_id and instance_id in bench.instances:
@@ -105,7 +122,11 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         shown_variant = next((str(i) for i, v in enumerate(info["variants"]) if v["text"] == text and
                               text != info["instruction"]), None)
         state = {"dataset": dataset, "instance": info}
-        return (gr.update(choices=query_choices(dataset, order, retrievers), value=query_id),
+        try:
+            queries = query_choices(dataset, order, retrievers, runs)
+        except UserError:  # e.g. a run this dataset lacks: the picker still lists every query
+            queries = query_choices(dataset, DATASET_ORDER, retrievers)
+        return (gr.update(choices=queries, value=query_id),
                 gr.update(choices=people, value=instance_id),
                 gr.update(choices=var_choices, value=shown_variant),
                 text, query_html(info), state, "",
@@ -121,7 +142,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         except UserError:
             return []
 
-    def on_load(request: gr.Request):
+    def restore_link(request: gr.Request):
         """Restore a deep link; every part that cannot be restored is said on the page."""
         params = dict(request.query_params) if request is not None else {}
         problems = []
@@ -140,10 +161,11 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
             except ValueError:
                 problems.append(f"k={params['k']!r} is not a whole number from 1 to {MAX_K}; using 10.")
                 k = 10
-        order = next((o for o, key in ORDER_KEYS.items() if key == params.get("order")), None)
-        if order is None:
-            problems.append(f"Unknown query order {params['order']!r}; using dataset order.")
-        order = order or ORDERS[0]
+        parsed = parse_order(params.get("order"), rids)
+        if parsed is None:
+            problems.append(f"Unknown query order {params['order']!r} for these retrievers; using dataset order.")
+        kind, by, other = parsed or (DATASET_ORDER, None, None)
+        order = f"{kind}:{by}|{other}" if other else f"{kind}:{by}" if by else kind
         tab = params.get("tab") or "explore"
         if tab not in TABS:
             problems.append(f"Unknown tab {tab!r}; showing Explore.")
@@ -168,12 +190,13 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
                 problems.append(f"Cannot grade against {grade!r}: not an instance of this query; following the text.")
         # in the query panel: the refresh that follows rewrites the summary, and the message would vanish
         picks = picks[:4] + (notice(problems) + picks[4],) + picks[5:]
-        return (dataset, gr.update(choices=retriever_choices(run_ids(dataset, None)), value=rids), k, order) + picks + (gr.Tabs(selected=tab), tab)
+        return (dataset, gr.update(choices=retriever_choices(run_ids(dataset, None)), value=rids), k,
+                gr.update(choices=order_choices(rids), value=order)) + picks + (gr.Tabs(selected=tab), tab)
 
-    def on_dataset(dataset, order, retrievers, state):
+    def on_dataset(dataset, order, retrievers, state, runs=None):
         """Open another dataset; one that cannot load says why and the current view stays."""
         try:
-            return (dataset,) + select(dataset, None, None, None, order, retrievers)
+            return (dataset,) + select(dataset, None, None, None, order, retrievers, runs)
         except UserError as e:
             previous = (state or {}).get("dataset", default_dataset)
             info = (state or {}).get("instance")
@@ -181,21 +204,28 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
             return (previous,) + (gr.update(),) * 4 + (message + (query_html(info) if info else ""),) + \
                 (gr.update(),) * 3
 
-    def on_pick(dataset, query_id, instance_id, order, retrievers):
+    def on_pick(dataset, query_id, instance_id, order, retrievers, runs=None):
         try:
-            return select(dataset, query_id, instance_id, None, order, retrievers)
+            return select(dataset, query_id, instance_id, None, order, retrievers, runs)
         except UserError as e:
             return (gr.update(),) * 6 + (render_error(str(e)), gr.update())
 
-    def on_random(dataset, order, retrievers):
+    def on_random(dataset, order, retrievers, runs=None):
         bench = explorer.benchmark(dataset)
-        return on_pick(dataset, random.choice(list(bench.groups)), None, order, retrievers)
+        return on_pick(dataset, random.choice(list(bench.groups)), None, order, retrievers, runs)
 
-    def on_order(dataset, order, retrievers, query_id):
+    def on_order(dataset, order, retrievers, query_id, runs=None, progress=gr.Progress()):
+        """Reorder the query picker (a whole-dataset table per retriever on first use: the bar moves)."""
         try:
-            return gr.update(choices=query_choices(dataset, order, retrievers), value=query_id), ""
+            return gr.update(choices=query_choices(dataset, order, retrievers, runs), value=query_id), gr.update()
         except UserError as e:
             return gr.update(), render_error(str(e))
+
+    def relabel_orders(dataset, order, retrievers, query_id, runs=None, progress=gr.Progress()):
+        """The order picker's choices name the selected retrievers; relabel the queries to match."""
+        update, order = order_update(order, retrievers)
+        queries, message = on_order(dataset, order, retrievers, query_id, runs)
+        return update, queries, message
 
     def on_variant(choice, state):
         variants = (state or {}).get("instance", {}).get("variants", [])
@@ -211,7 +241,8 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         if not info:
             return ""
         return deep_link(dataset, info["instance_id"], instruction, info["instruction"], list(retrievers or []),
-                         k, ORDER_KEYS.get(order), tab, graded(grade))
+                         k, None if (parse_order(order, retrievers) or [DATASET_ORDER])[0] == DATASET_ORDER else order,
+                         tab, graded(grade))
 
     def refresh(dataset, instruction, retrievers, k, grade, order, tab, state, session_runs=None,
                 progress=gr.Progress()):
@@ -339,16 +370,18 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         """Columns first, then (once they are on the page) the plots."""
         return event(**columns).then(**drawing)
 
-    loaded = live(app.load(on_load, outputs=[dataset, retrievers, k, order] + picks + [tabs, tab_state], **PRIVATE).then)
-    live(dataset.input(on_dataset, [dataset, order, retrievers, state], [dataset] + picks, **PRIVATE).then)
-    live(query.input(lambda d, q, o, r: on_pick(d, q, None, o, r), [dataset, query, order, retrievers], picks,
-                     **PRIVATE).then)
-    live(instance.input(lambda d, i, o, r: on_pick(d, None, i, o, r), [dataset, instance, order, retrievers], picks,
-                        **PRIVATE).then)
-    live(bar.random_btn.click(on_random, [dataset, order, retrievers], picks, **PRIVATE).then)
+    loaded = live(app.load(restore_link, outputs=[dataset, retrievers, k, order] + picks + [tabs, tab_state], **PRIVATE).then)
+    live(dataset.input(on_dataset, [dataset, order, retrievers, state, bar.runs], [dataset] + picks, **PRIVATE).then)
+    live(query.input(lambda d, q, o, r, s: on_pick(d, q, None, o, r, s), [dataset, query, order, retrievers, bar.runs],
+                     picks, **PRIVATE).then)
+    live(instance.input(lambda d, i, o, r, s: on_pick(d, None, i, o, r, s),
+                        [dataset, instance, order, retrievers, bar.runs], picks, **PRIVATE).then)
+    live(bar.random_btn.click(on_random, [dataset, order, retrievers, bar.runs], picks, **PRIVATE).then)
     link_inputs = [dataset, order, instruction, retrievers, k, grade, tab_state, state]
-    order.input(on_order, [dataset, order, retrievers, query], [query, summary], **PRIVATE).then(
+    order.input(on_order, [dataset, order, retrievers, query, bar.runs], [query, summary], **PRIVATE).then(
         make_link, link_inputs, link, **PRIVATE)
+    retrievers.input(relabel_orders, [dataset, order, retrievers, query, bar.runs], [order, query, summary],
+                     show_progress="minimal", **PRIVATE).then(make_link, link_inputs, link, **PRIVATE)
     # a variant or the reset sets the editor and draws the columns in one round trip, then the plots
     def apply_variant(choice, dataset, retrievers, k, grade, order, tab, state, session_runs=None,
                       progress=gr.Progress()):

@@ -12,7 +12,7 @@ import gradio as gr
 from demo.errors import UserError
 from demo.service import Explorer
 from demo.tour import STEPS, TOUR_DATASET, open_step
-from demo.ui.controls import ORDERS, Bar
+from demo.ui.controls import DATASET_ORDER, Bar, order_choices
 
 PRIVATE = dict(api_visibility="private")
 
@@ -88,11 +88,12 @@ def wire(tour: TourBar, explorer: Explorer, bar: Bar, explore) -> None:
                     f'<div class="app-error">The tour cannot open step {n}: {escape(str(e))}</div>') + \
                 (gr.update(),) * (len(outputs) - 4)
         view = step["view"]
-        picks = list(explore.pick(view["dataset"], None, view["instance"], ORDERS[0], view["retrievers"]))
+        picks = list(explore.pick(view["dataset"], None, view["instance"], DATASET_ORDER, view["retrievers"]))
         picks[3] = view["instruction"]  # the editor holds the step's variant
         return (n, gr.update(visible=True), gr.update(visible=False), render_step(step),
                 gr.update(interactive=n > 1), gr.update(interactive=n < len(STEPS)),
-                gr.update(value=TOUR_DATASET), gr.update(value=ORDERS[0]), gr.update(value=view["retrievers"]),
+                gr.update(value=TOUR_DATASET), gr.update(choices=order_choices(view["retrievers"]), value=DATASET_ORDER),
+                gr.update(value=view["retrievers"]),
                 gr.update(value=view["k"]), *picks)
 
     def on_load(request: gr.Request):

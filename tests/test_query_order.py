@@ -1,0 +1,101 @@
+"""The Explore tab's query order follows one chosen retriever, or the gap between two (issue 7):
+with BM25 alone, ordering by the minimum over the selected retrievers left 35 of 36 queries tied.
+The order picker's choices name the selected retrievers and refresh when they change."""
+from __future__ import annotations
+
+import pytest
+
+from app_server import new_explorer
+from demo.inspection import order_queries
+from demo.ui.app import build_app
+from demo.ui.controls import DATASET_ORDER, DISAGREEMENT, order_choices, parse_order
+
+ALL = ["bm25", "bm25@query", "minilm", "minilm@query"]
+
+
+def test_order_choices_name_the_selected_retrievers():
+    values = [v for _, v in order_choices(ALL)]
+    assert values[0] == DATASET_ORDER and values[-1] == DISAGREEMENT
+    assert values[1:5] == [f"robustness:{r}" for r in ALL]
+    gaps = [v for v in values if v.startswith("gap:")]
+    # a retriever against its own other mode first: where the instruction helps or hurts most
+    assert gaps[:4] == ["gap:bm25|bm25@query", "gap:bm25@query|bm25", "gap:minilm|minilm@query",
+                        "gap:minilm@query|minilm"]
+    assert len(gaps) == 12 and len(set(gaps)) == 12
+    assert [v for _, v in order_choices(["bm25"])] == [DATASET_ORDER, "robustness:bm25"]  # no gap, no spread
+    many = [f"m{i}" for i in range(8)]  # gaps among the first four only: 12, not 56
+    assert sum(v.startswith("gap:") for _, v in order_choices(many)) == 12
+
+
+@pytest.mark.parametrize("value, rids, expected", [
+    ("dataset", ["bm25"], (DATASET_ORDER, None, None)),
+    ("dataset order", [], (DATASET_ORDER, None, None)),
+    ("robustness", ["minilm", "bm25"], ("robustness", "minilm", None)),  # links made before this change
+    ("robustness:bm25", ["minilm", "bm25"], ("robustness", "bm25", None)),
+    ("gap:rrf(bm25,minilm)|bm25", ["bm25", "rrf(bm25,minilm)"], ("gap", "rrf(bm25,minilm)", "bm25")),
+    ("robustness:mpnet", ["bm25"], None),
+    ("gap:bm25|bm25", ["bm25"], None),
+    ("disagreement", ["bm25"], None),
+    ("nonsense", ["bm25"], None),
+])
+def test_parse_order(value, rids, expected):
+    assert parse_order(value, rids) == expected
+
+
+@pytest.fixture(scope="module")
+def app_fns():
+    ex = new_explorer()
+    app = build_app(ex)
+    return ex, {getattr(f.fn, "__name__", ""): f.fn for f in app.fns.values()}
+
+
+def labels(update):
+    return [label for label, _ in update["choices"]], [v for _, v in update["choices"]]
+
+
+def test_order_by_one_retriever_is_not_dataset_order(app_fns):
+    ex, fns = app_fns
+    update, message = fns["on_order"]("demo", "robustness:bm25", ["bm25"], "101", None)
+    names, qids = labels(update)
+    table = {r["query_id"]: r for r in ex.query_table("demo", ["bm25"], 10)}
+    values = [table[q]["robustness"]["bm25"] for q in qids]
+    assert values == sorted(values) and len(set(values)) > 5  # BM25's own Robustness, lowest first
+    assert qids != list(ex.benchmark("demo").groups)
+    assert update["value"] == "101" and all(" bm25 R@10 " in n for n in names)
+    first = table[qids[0]]
+    assert names[0].endswith(f"R@10 {100 * first['robustness']['bm25']:.0f} · nDCG {100 * first['ndcg']['bm25']:.0f}")
+
+
+def test_order_by_the_gap_between_two(app_fns):
+    ex, fns = app_fns
+    update, _ = fns["on_order"]("demo", "gap:minilm|minilm@query", ALL, "101", None)
+    names, qids = labels(update)
+    table = {r["query_id"]: r for r in ex.query_table("demo", ["minilm", "minilm@query"], 10)}
+    gaps = [table[q]["robustness"]["minilm"] - table[q]["robustness"]["minilm@query"] for q in qids]
+    assert gaps == sorted(gaps, reverse=True) and gaps[0] > 0  # where the instruction helps MiniLM most first
+    assert qids == [r["query_id"] for r in order_queries(list(table.values()), "minilm", "minilm@query")]
+    assert "minilm" in names[0] and "vs minilm@query" in names[0]
+
+
+def test_choices_follow_the_retriever_picker(app_fns):
+    _, fns = app_fns
+    order, queries, message = fns["relabel_orders"]("demo", "robustness:minilm", ["bm25", "bm25@query"], "101", None)
+    assert order["value"] == DATASET_ORDER  # minilm is gone: its order cannot stay
+    assert "robustness:bm25@query" in [v for _, v in order["choices"]]
+    assert queries["choices"][0][0].endswith("·  101")
+    order, queries, _ = fns["relabel_orders"]("demo", "robustness:bm25", ["bm25", "minilm"], "101", None)
+    assert order["value"] == "robustness:bm25" and " bm25 R@10 " in queries["choices"][0][0]
+
+
+def test_a_link_with_the_old_order_opens_the_first_retrievers_order(app_fns):
+    _, fns = app_fns
+
+    class Request:
+        query_params = {"order": "robustness", "retrievers": "bm25,minilm", "instance": "201_2"}
+
+    out = fns["restore_link"](Request())
+    order = out[3]
+    assert order["value"] == "robustness:bm25"
+    Request.query_params = {"order": "robustness:mpnet", "retrievers": "bm25"}
+    out = fns["restore_link"](Request())
+    assert out[3]["value"] == DATASET_ORDER and "Unknown query order" in out[4 + 4]
