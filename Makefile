@@ -43,8 +43,8 @@ demo-data: $(RUNTIME)
 
 # the bundled dataset's MiniLM embeddings (corpus, instances, paraphrases): a fast cold start;
 # rerun after changing assets/demo (tests/test_artifacts.py tells when they are stale)
-demo-artifacts: $(RUNTIME)
-	$(PY) -m demo index --dataset demo --retrievers minilm --export assets/artifacts/demo
+demo-artifacts: $(RUNTIME) mpnet
+	$(PY) -m demo index --dataset demo --retrievers minilm,mpnet --export assets/artifacts/demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .models

@@ -20,7 +20,8 @@ Sections, in order (each subprocess gets an empty embedding cache of its own):
    each time, and with a new edit on a visited query), scoreboard first and second time, and
    after a restart (a new Explorer reading the stored tables);
 5. RSS after visiting --visits instances (rank with the original instruction and the sweep of
-   each), sampled along the way.
+   each), sampled along the way;
+6. the Inspect tab's instance table at full size: first and second time, and each filter click.
 Results go to benchmarks/results-full.json after every section (a long run that stops keeps
 what it measured).
 """
@@ -246,6 +247,38 @@ def in_process(folder: str, n_edits: int, n_sweeps: int, visits: int, results: d
     save(results)
 
 
+def inspect_section(folder: str, results: dict, cache: Path, art: Path) -> None:
+    """The Inspect tab at 9,906 rows (DESIGN §12): the instance table first and second time, then
+    what each click costs (filter "A hit, B sibling" and sort, contrast, instruction hurts, worst
+    instance per query) and one page of the table, through the tab's own pure helpers."""
+    os.environ.update(INSTRUCTIR_EXPLORER_CACHE=str(cache), INSTRUCTIR_EXPLORER_ARTIFACTS=str(art))
+    from demo.service import Explorer
+    from demo.ui.inspect_tab import VIEWS, page_table, view_rows
+    ex = Explorer()
+    a, b = RETRIEVERS[0], RETRIEVERS[-1]
+    t = time.perf_counter()
+    result = ex.inspect(folder, RETRIEVERS, K)
+    first = time.perf_counter() - t
+    t = time.perf_counter()
+    ex.inspect(folder, RETRIEVERS, K)
+    second = time.perf_counter() - t
+    rows = result["rows"]
+    views = {"all, sorted": (None, None, VIEWS[0], False), "A hit, B sibling": (["hit"], ["sibling"], VIEWS[0], False),
+             "contrast": (None, None, VIEWS[1], False), "worst per query": (None, None, VIEWS[0], True)}
+    clicks = {}
+    for name, (a_out, b_out, view, worst) in views.items():
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            shown = view_rows(rows, a, a_out, b, b_out, view, None, "", worst, None)
+            state = {"ids": [r["instance_id"] for r in shown], "rows": {r["instance_id"]: r for r in shown}, "page": 0}
+            page_table(state, a, b, {})
+            times.append((time.perf_counter() - t) * 1000)
+        clicks[name] = {"ms_p50": p(times, 50), "rows": len(shown)}
+    results["inspect"] = {"rows": len(rows), "first_s": first, "second_s": second, "clicks": clicks}
+    save(results)
+
+
 def main(argv=None) -> int:
     global SHARED, RETRIEVERS, OUT
     ap = argparse.ArgumentParser(prog="python -m benchmarks.app_full", description=__doc__.split("\n\n")[0])
@@ -259,7 +292,7 @@ def main(argv=None) -> int:
                     help="default bm25,bm25@query,minilm,minilm@query; BM25 alone skips the artifact sections")
     ap.add_argument("--with-perturbations", action="store_true",
                     help="export the perturbations' embeddings too (a sweep of a new query then encodes nothing)")
-    ap.add_argument("--skip", default="", help="comma list of sections to skip: cold,export,cold-artifacts,warm")
+    ap.add_argument("--skip", default="", help="comma list of sections to skip: cold,export,cold-artifacts,warm,inspect")
     ap.add_argument("--out", help="results JSON (default benchmarks/results-full.json)")
     ap.add_argument("--cold-start", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -294,6 +327,8 @@ def main(argv=None) -> int:
         save(results)
     if "warm" not in skip:
         in_process(str(folder), args.edits, args.sweeps, args.visits, results, work / f"cache-warm-{args.docs}", art)
+    if "inspect" not in skip:
+        inspect_section(str(folder), results, work / f"cache-warm-{args.docs}", art)
     results["machine"]["load_after"] = os.getloadavg()
     save(results)
     print(json.dumps(results, indent=1))
