@@ -17,6 +17,12 @@ page with performance.now(), so Python's round trips do not count:
    last-keystroke-to-settled is the time from the last keydown until the last change of the
    columns (the columns then stay unchanged for 1.5 s). Target <= 400 ms. The number of
    refreshes per phrase (queue/join requests of the page) is printed too.
+4. the query picker: opening it (every base query listed: 1,267 at InstructIR size), typing a
+   word to filter it, and Random until the columns show another query.
+
+--dataset takes any dataset source (default demo), e.g. the InstructIR-size folder that
+benchmarks.app_full builds, with INSTRUCTIR_EXPLORER_ARTIFACTS and INSTRUCTIR_EXPLORER_CACHE set
+as that benchmark left them.
 """
 from __future__ import annotations
 
@@ -86,6 +92,7 @@ def main(argv=None) -> int:
     ap.add_argument("--variants", type=int, default=8)
     ap.add_argument("--phrases", type=int, default=8)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--dataset", default="demo", help="a dataset source (default demo)")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
 
@@ -95,10 +102,12 @@ def main(argv=None) -> int:
     from demo.service import Explorer
     from demo.ui.app import build_app, launch_kwargs
 
+    from urllib.parse import quote
+    dataset = args.dataset
     explorer = Explorer()
     for mid in ("bm25", "minilm"):
-        explorer.corpus("demo", mid)
-    bench = explorer.benchmark("demo")
+        explorer.corpus(dataset, mid)
+    bench = explorer.benchmark(dataset)
     inst = bench.instances[bench.groups[next(iter(bench.groups))][0]]
     port = free_port()
     app = build_app(explorer)
@@ -111,7 +120,7 @@ def main(argv=None) -> int:
             page.set_default_timeout(120_000)
             joins = []
             page.on("request", lambda r: joins.append(time.time()) if "/queue/join" in r.url else None)
-            page.goto(f"http://127.0.0.1:{port}/")
+            page.goto(f"http://127.0.0.1:{port}/?dataset={quote(dataset)}&instance={quote(inst.instance_id)}")
             page.wait_for_selector("#sweep-plot .js-plotly-plot .main-svg")
             page.wait_for_timeout(1500)
             page.evaluate(SETUP_JS)
@@ -132,7 +141,7 @@ def main(argv=None) -> int:
             line("1. paste-to-columns", cols, 200)
             line("1. paste-to-plots", plots, 300)
 
-            variants = explorer.instance("demo", inst.instance_id)["variants"]
+            variants = explorer.instance(dataset, inst.instance_id)["variants"]
             picks = [v for v in variants if v["kind"] != "original" or v["text"] != inst.instruction]
             times = []
             for v in rng.sample(picks, min(args.variants, len(picks))):
@@ -140,7 +149,7 @@ def main(argv=None) -> int:
                 option = page.locator("[role=option]", has_text=v["label"]).first
                 option.evaluate("(o) => o.addEventListener('mousedown', () => { window.__ixClick = performance.now(); }, {once: true})")
                 option.click()
-                enc = explorer.rank("demo", inst.instance_id, v["text"], ["minilm"], 10)["retrievers"]["minilm"]["encoded"]
+                enc = explorer.rank(dataset, inst.instance_id, v["text"], ["minilm"], 10)["retrievers"]["minilm"]["encoded"]
                 times.append(page.evaluate(VARIANT_JS, enc))
                 page.wait_for_timeout(400)
             line("2. variant-click-to-columns", times, 200)
@@ -168,6 +177,34 @@ def main(argv=None) -> int:
             print("   per phrase: requests/keys (key gap p50, max ms): " +
                   ", ".join(f"{r}/{k} ({g:.0f}, {m:.0f})" for r, k, g, m in refreshes))
             print("   (a refresh is two requests: the columns, then the plots)")
+
+            opened, filtered, randoms = [], [], []
+            word = next(w for w in sorted(inst.query.lower().split(), key=len, reverse=True))
+            for _ in range(5):
+                page.keyboard.press("Escape")
+                page.wait_for_timeout(300)
+                t = time.perf_counter()
+                page.locator("#query input").click()
+                page.wait_for_selector("[role=option]")
+                opened.append((time.perf_counter() - t) * 1000)
+                listed = page.locator("[role=option]").count()
+                t = time.perf_counter()
+                page.locator("#query input").press("Control+a")
+                page.locator("#query input").press_sequentially(word)  # as a person types: the filter follows keys
+                page.wait_for_function("(n) => document.querySelectorAll('[role=option]').length < n", arg=listed)
+                filtered.append((time.perf_counter() - t) * 1000)
+                page.keyboard.press("Escape")
+                before = page.eval_on_selector('#rankings [data-retriever="minilm"] .encoded pre', "e => e.textContent")
+                t = time.perf_counter()
+                page.click("#random")
+                page.wait_for_function("""(old) => { const pre = document.querySelector('#rankings [data-retriever="minilm"] .encoded pre');
+                                          return pre && pre.textContent !== old; }""", arg=before)
+                randoms.append((time.perf_counter() - t) * 1000)
+                page.wait_for_selector("#sweep-plot .js-plotly-plot .main-svg")
+            print(f"4. query picker ({len(bench.groups):,} queries; {listed:,} options listed on open)")
+            line("4. open the picker", opened)
+            line(f"4. type {word!r}, options filtered", filtered)
+            line("4. Random, to new columns", randoms)
             browser.close()
     finally:
         app.close()
