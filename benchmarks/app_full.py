@@ -152,8 +152,9 @@ def cold_start(folder: str) -> dict:
     inst = next(iter(bench.instances.values()))
     ex.rank(folder, inst.instance_id, inst.instruction, RETRIEVERS, K)
     marks["first_rank_s"] = time.perf_counter() - t0
-    enc = getattr(ex.corpus(folder, "minilm").model, "encoder", None) if "minilm" in RETRIEVERS else None
-    marks.update(encoded=getattr(enc, "encoded_count", 0), artifact_hits=getattr(enc, "artifact_hits", 0), rss_mb=rss_mb(),
+    encoders = [getattr(ex.corpus(folder, m).model, "encoder", None) for m in dict.fromkeys(r.split("@")[0] for r in RETRIEVERS)]
+    marks.update(encoded=sum(getattr(e, "encoded_count", 0) for e in encoders),  # every dense model, not MiniLM only
+                 artifact_hits=sum(getattr(e, "artifact_hits", 0) for e in encoders), rss_mb=rss_mb(),
                  progress_updates=len(stages), stages_sample=stages[:3] + stages[-2:])
     return marks
 

@@ -104,9 +104,11 @@ def _occlusion(explorer, source: str, rid: str, edited: tuple, i: int, base: dic
     rows = []
     if left_out:
         corpus, scored = explorer.scores(source, rid, left_out)
-        # the same text encoded in another batch can differ in the last float32 bits: not a change
-        scored = [(e, np.where(np.abs(s - full) <= NOISE, full, s), n) for (e, s, n), full in
-                  zip(scored, [explorer.scores(source, rid, [edited])[1][0][1]] * len(scored))]
+        # the same text encoded in another batch can differ in the last float32 bits: not a change.
+        # A reranker scores docs outside its top N as -inf, and -inf - -inf is NaN: kept as they are.
+        with np.errstate(invalid="ignore"):
+            scored = [(e, np.where(np.abs(s - full) <= NOISE, full, s), n) for (e, s, n), full in
+                      zip(scored, [explorer.scores(source, rid, [edited])[1][0][1]] * len(scored))]
         for k, (text, r) in enumerate(zip(parts, scored)):
             rank, score = _rank(corpus, r, i), _score(r, i)
             rows.append({"index": k, "text": text, "score": score, "rank": rank,
