@@ -246,7 +246,7 @@ def test_the_query_order_follows_the_retrievers_picked(pages, url):
     retrievers, and removing one relabels them (an order naming it falls back to dataset order)."""
     page = pages((1440, 900), "light")
     show(page, url, instance="101_1", retrievers="bm25,minilm,minilm@query", order="gap:minilm|minilm@query")
-    assert page.input_value("#order input") == "Robustness gap: where minilm beats minilm@query most"
+    assert page.input_value("#order input") == "Robustness gap: minilm over minilm@query"
     assert "vs minilm@query" in page.input_value("#query input")
     page.locator("#retrievers .token", has_text="minilm@query").locator(".token-remove").click()
     page.wait_for_function("() => document.querySelector('#order input').value === 'dataset order'")

@@ -64,9 +64,9 @@ def order_choices(retrievers) -> list[tuple[str, str]]:
     same = [p for p in pairs if _without_mode(p[0]) == _without_mode(p[1])]
     first = set(rids[:MAX_GAP_PAIRS_OF])
     pairs = same + [p for p in pairs if p not in same and p[0] in first and p[1] in first]
-    out += [(f"Robustness gap: where {a} beats {b} most", f"gap:{a}|{b}") for a, b in pairs]
+    out += [(f"Robustness gap: {a} over {b}", f"gap:{a}|{b}") for a, b in pairs]  # largest first
     if len(rids) > 1:
-        out.append(("largest disagreement (nDCG spread)", DISAGREEMENT))
+        out.append(("largest nDCG spread across all", DISAGREEMENT))
     return out
 
 

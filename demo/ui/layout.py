@@ -32,6 +32,9 @@ CSS = """
 #picker-bar { gap: 8px; }
 #picker-bar > div { min-width: 0; }
 #random { align-self: center; }
+/* the order and query lists name retrievers and figures: wider than their boxes, never past the screen */
+#order .options, #query .options { min-width: min(360px, calc(100vw - 48px)) !important; }
+#order .options li, #query .options li { width: auto !important; }
 #retrievers .token { padding: 1px 6px; font-size: .8rem; }
 #reset { align-self: end; }
 #live-refresh { display: none !important; }
