@@ -102,17 +102,18 @@ def test_memo_stays_within_its_byte_budget_however_many_instances_are_visited(ti
     assert 0 < ex._memo.nbytes <= ex._memo.budget == 48_000
 
 
-def test_scoreboard_is_stored_and_a_new_process_reads_it(tiny_ex, monkeypatch):
+def test_scoreboard_is_stored_and_a_new_process_reads_it(tiny_ex, monkeypatch, tmp_path):
     ex, src = tiny_ex
     seen = []
     first = ex.scoreboard(src, ["bm25", "bm25@query"], 10, progress=lambda *a: seen.append(a))
     assert seen[-1] == ("ranking every instance with bm25@query", 6, 6)
     calls = []
-    monkeypatch.setattr(Corpus, "rankings", lambda self, *a, **kw: calls.append(a) or [])
-    again = Explorer()  # a restart: memory empty, the disk keeps the tables
-    assert again.scoreboard(src, ["bm25", "bm25@query"], 10) == first and calls == []
-    # a broken stored table is recomputed, not trusted
-    monkeypatch.undo()
+    with monkeypatch.context() as m:  # not monkeypatch.undo(): that also drops the test's own cache folder
+        m.setattr(Corpus, "rankings", lambda self, *a, **kw: calls.append(a) or [])
+        again = Explorer()  # a restart: memory empty, the disk keeps the tables
+        assert again.scoreboard(src, ["bm25", "bm25@query"], 10) == first and calls == []
+    # a broken stored table is recomputed, not trusted (in this test's cache folder, not the user's)
+    assert str(service.cache_dir()).startswith(str(tmp_path))
     for path in (service.cache_dir() / "tables").glob("*.json"):
         path.write_text(json.dumps({"a_1": 7.0}))
     assert Explorer().scoreboard(src, ["bm25", "bm25@query"], 10) == first
