@@ -27,7 +27,7 @@ from demo.data.sources import open_source
 from demo.data.variants import perturbations, split_variant, swap_source, unavailable_variants, variants
 from demo.errors import UserError
 from demo.evaluation import default_cache, parse_retriever_list
-from demo.inspection import generic_docs, outcome
+from demo.inspection import OUTCOMES, generic_docs, outcome
 from demo.memo import ByteLRU
 from demo.metrics import mean, ndcg_at_k, pairwise_mrr, rank_shift, robustness
 from demo.retrievers.base import Model
@@ -625,13 +625,14 @@ class Explorer:
         self._tables.put(key, table)
         return table
 
-    def _table_path(self, source: str, bench: Benchmark, rid: str, corpus: Corpus, k: int) -> Path:
+    def _table_path(self, source: str, bench: Benchmark, rid: str, corpus: Corpus, k: int, kind: str = "ndcg") -> Path:
         cached = self._fingerprints.get(source)
         if cached is None or cached[0] != id(bench):
             cached = self._fingerprints[source] = (id(bench), _fingerprint(bench))
         revision = "+".join(getattr(getattr(self.corpus(source, m).model, "encoder", None), "revision", "lexical")
                             for m in parse_id(rid).model_ids())  # a fusion: both models' revisions
-        name = hashlib.sha256(json.dumps([TABLE_VERSION, cached[1], rid, revision, k]).encode()).hexdigest()
+        parts = [TABLE_VERSION, cached[1], rid, revision, k] + ([kind] if kind != "ndcg" else [])  # ndcg names unchanged
+        name = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
         return cache_dir() / "tables" / f"{name}.json"
 
     # ---- inspection (DESIGN §12) ------------------------------------------------------------------
@@ -646,8 +647,12 @@ class Explorer:
             return self._run_records(source, bench, rid, k, runs)
         key = (source, "records", rid, k)
         records = self._tables.get(key)
-        if records is None:
-            records = self._records(source, bench, rid, k, None, progress)
+        if records is None:  # on disk too, as the nDCG tables: a restart does not rank 9,906 instances again
+            path = self._table_path(source, bench, rid, self._corpus_for(source, rid, None), k, "records")
+            records = _read_records(path, bench)
+            if records is None:
+                records = self._records(source, bench, rid, k, None, progress)
+                _write_table(path, records)
             self._tables.put(key, records)
         return records
 
@@ -748,7 +753,26 @@ def _read_table(path: Path, bench: Benchmark) -> dict[str, float] | None:
     return {iid: float(v) for iid, v in table.items()}
 
 
-def _write_table(path: Path, table: dict[str, float]) -> None:
+def _read_records(path: Path, bench: Benchmark) -> dict[str, dict] | None:
+    """Stored instance records (Explorer.instance_records), or None when absent or not a complete,
+    well-formed set for this dataset (then recomputed)."""
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+    def fits(r) -> bool:
+        return isinstance(r, dict) and r.keys() == {"target_rank", "ndcg", "outcome", "top_doc"} and \
+            (r["target_rank"] is None or (isinstance(r["target_rank"], int) and r["target_rank"] >= 1)) and \
+            isinstance(r["ndcg"], (int, float)) and 0 <= r["ndcg"] <= 1 and r["outcome"] in OUTCOMES and \
+            (r["top_doc"] is None or r["top_doc"] in bench.docs)
+    if not isinstance(records, dict) or records.keys() != bench.instances.keys() or not all(map(fits, records.values())):
+        log.warning("stored records %s do not fit the dataset; recomputing them", path)
+        return None
+    return records
+
+
+def _write_table(path: Path, table: dict) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")

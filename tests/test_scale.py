@@ -153,3 +153,22 @@ def test_cold_start_progress_moves_and_reaches_a_caller_that_waits(tiny, monkeyp
     assert [s for s, _, _ in first] == ["loading", "embedding", "embedding", "embedding", "embedding"]
     assert waiting and {s for s, _, _ in waiting} <= {"loading", "embedding"} and len(set(waiting)) >= 2
     assert ex.status(src, "minilm") is None
+
+
+def test_inspection_records_are_stored_and_a_new_process_reads_them(tiny_ex, monkeypatch, tmp_path):
+    """The Inspect tab's table (9,906 instances: 14 s at full size) survives a restart, as the
+    scoreboard's does; a stored file that does not fit is recomputed, not trusted."""
+    _, src = tiny_ex
+    first = Explorer().inspect(src, ["bm25", "bm25@query"], 10)  # fresh: nothing in memory from other tests
+    calls = []
+    with monkeypatch.context() as m:
+        m.setattr(Corpus, "rankings", lambda self, *a, **kw: calls.append(a) or [])
+        assert Explorer().inspect(src, ["bm25", "bm25@query"], 10) == first and calls == []
+    stored = [p for p in (service.cache_dir() / "tables").glob("*.json")
+              if isinstance(next(iter(json.loads(p.read_text()).values())), dict)]
+    assert len(stored) == 2 and str(stored[0]).startswith(str(tmp_path))
+    for path in stored:  # an outcome this project never writes
+        records = json.loads(path.read_text())
+        records[next(iter(records))]["outcome"] = "lucky"
+        path.write_text(json.dumps(records))
+    assert Explorer().inspect(src, ["bm25", "bm25@query"], 10) == first
