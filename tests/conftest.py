@@ -1,5 +1,8 @@
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,6 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Outside a test's own folder (module and session fixtures run before the per-test one below, and
+# app servers answer between tests) the cache is this run's temporary folder, never the user's
+# ~/.cache/instructir-explorer: tables, records and notes written there leaked into it before.
+_SESSION_CACHE = tempfile.mkdtemp(prefix="instructir-test-session-")
+os.environ["INSTRUCTIR_EXPLORER_CACHE"] = _SESSION_CACHE
+atexit.register(shutil.rmtree, _SESSION_CACHE, True)
 
 import demo  # noqa: E402,F401  (sets the offline flags before any HF import)
 from helpers import SHARED, tiny_sentence_transformer, write_release  # noqa: E402
