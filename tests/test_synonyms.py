@@ -96,3 +96,20 @@ def test_without_wordnet_it_is_unavailable_with_the_reason(tiny, monkeypatch, tm
     info = explorer.instance(str(tiny), "a_1")
     assert {"kind": "synonyms", "reason": reason} in info["unavailable_variants"]
     assert {v["kind"] for v in unavailable_variants()} == {"model-paraphrase", "synonyms"}
+
+
+@needs_wordnet
+def test_synonyms_from_many_threads_equal_the_ones_read_alone():
+    """Sweeps of several visitors look synonyms up at once; nltk's reader shares one file handle
+    per part of speech, so unguarded threads read each other's lines (wrong or missing senses)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from demo.data.sources import open_source
+    _, bench = open_source("demo")
+    words = sorted({w.lower() for i in bench.instances.values() for w in WORD.findall(i.instruction)})[:1500]
+    synonyms.cache_clear()
+    alone = [synonyms(w) for w in words]
+    for _ in range(3):
+        synonyms.cache_clear()
+        with ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(synonyms, words)) == alone

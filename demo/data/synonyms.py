@@ -11,6 +11,7 @@ Deterministic per instance and seed.
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 from demo.data.lexical import STOP_WORDS
@@ -20,6 +21,10 @@ from demo.data.wordnet import wordnet
 SEEDS = (1, 2, 3)
 RATE = 0.35
 WORD = re.compile(r"[A-Za-z]+")
+# nltk's WordNet reader seeks and reads one shared file handle per part of speech: two threads (two
+# visitors' sweeps) reading at once got each other's lines ("No WordNet synset found for pos=a at
+# offset=1640850", an offset that is there) and could return wrong synonyms. One reader at a time.
+_READING = threading.Lock()
 
 
 @lru_cache(maxsize=20000)
@@ -30,6 +35,11 @@ def synonyms(word: str) -> tuple[str, ...]:
     if len(word) < 3 or word in STOP_WORDS:
         return ()
     wn = wordnet()
+    with _READING:
+        return _synonyms(wn, word)
+
+
+def _synonyms(wn, word: str) -> tuple[str, ...]:
     if wn.morphy(word, "v") not in (None, word) and not word.endswith("s"):
         return ()  # also an inflected verb ("saw" of "see"): which word it is, is a guess
     base = wn.morphy(word)
