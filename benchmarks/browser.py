@@ -179,7 +179,7 @@ def main(argv=None) -> int:
             print("   (a refresh is two requests: the columns, then the plots)")
 
             opened, filtered, randoms = [], [], []
-            word = next(w for w in sorted(inst.query.lower().split(), key=len, reverse=True))
+            word = max(inst.query.lower().split(), key=len)  # a word of the query: the filter keeps it
             for _ in range(5):
                 page.keyboard.press("Escape")
                 page.wait_for_timeout(300)

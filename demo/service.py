@@ -248,8 +248,11 @@ class Explorer:
                     raise self._unavailable[model_id]
             found = self._build(key, progress, on_stage)
             # A full-size index and its artifacts are ~500k long-lived objects: one full garbage
-            # collection over them took 270-340 ms and landed on a random request. Move them (and
-            # everything alive now) out of the collector's sight; refcounting still frees them.
+            # collection over them took 270-340 ms and landed on a random request. Collect once now
+            # (the garbage of the build is not frozen with them), then move everything alive out of
+            # the collector's sight. An evicted index is still freed by refcounting, except what
+            # sits in reference cycles: a bounded leak, at most once per index built.
+            gc.collect()
             gc.freeze()
             with self._locks_lock:
                 self._corpora[key] = found
@@ -610,7 +613,7 @@ class Explorer:
         table = self._tables.get(key)
         if table is not None:
             return table
-        path = self._table_path(source, bench, rid, corpus, k)
+        path = self._table_path(source, bench, rid, k)
         table = _read_table(path, bench)
         if table is None:
             insts = list(bench.instances.values())
@@ -625,7 +628,7 @@ class Explorer:
         self._tables.put(key, table)
         return table
 
-    def _table_path(self, source: str, bench: Benchmark, rid: str, corpus: Corpus, k: int, kind: str = "ndcg") -> Path:
+    def _table_path(self, source: str, bench: Benchmark, rid: str, k: int, kind: str = "ndcg") -> Path:
         cached = self._fingerprints.get(source)
         if cached is None or cached[0] != id(bench):
             cached = self._fingerprints[source] = (id(bench), _fingerprint(bench))
@@ -648,7 +651,7 @@ class Explorer:
         key = (source, "records", rid, k)
         records = self._tables.get(key)
         if records is None:  # on disk too, as the nDCG tables: a restart does not rank 9,906 instances again
-            path = self._table_path(source, bench, rid, self._corpus_for(source, rid, None), k, "records")
+            path = self._table_path(source, bench, rid, k, "records")
             records = _read_records(path, bench)
             if records is None:
                 records = self._records(source, bench, rid, k, None, progress)

@@ -99,3 +99,31 @@ def test_a_link_with_the_old_order_opens_the_first_retrievers_order(app_fns):
     Request.query_params = {"order": "robustness:mpnet", "retrievers": "bm25"}
     out = fns["restore_link"](Request())
     assert out[3]["value"] == DATASET_ORDER and "Unknown query order" in out[4 + 4]
+
+
+def test_the_query_order_can_follow_a_run_uploaded_in_this_session(app_fns):
+    """A session's run file orders the picker like a live retriever; without the session's runs
+    the order says why in one line instead of failing the pick."""
+    from demo.runs import load_bytes
+    ex, fns = app_fns
+    bench = ex.benchmark("demo")
+    lines = []
+    for iid, inst in bench.instances.items():
+        for card in ex.rank("demo", iid, inst.instruction, ["bm25"], 10)["retrievers"]["bm25"]["ranking"]:
+            lines.append(f"{iid} Q0 {card['doc_id']} {card['rank']} {card['score']} mine")
+    run = load_bytes("\n".join(lines).encode(), bench, "mine.trec")
+    runs = {run.name: run}
+    update, message = fns["on_order"]("demo", "robustness:run:mine", ["run:mine"], "101", runs)
+    names, qids = labels(update)
+    table = {r["query_id"]: r for r in ex.query_table("demo", ["run:mine"], 10, runs=runs)}
+    assert qids == [r["query_id"] for r in order_queries(list(table.values()), "run:mine")]
+    assert all(" run:mine R@10 " in n for n in names) and message == {"__type__": "update"}
+    update, message = fns["on_order"]("demo", "robustness:run:mine", ["run:mine"], "101", None)
+    assert update == {"__type__": "update"} and "mine" in message and message.count("\n") <= 1
+
+
+def test_retriever_changes_in_dataset_order_do_not_resend_the_query_list(app_fns):
+    _, fns = app_fns
+    order, queries, message = fns["relabel_orders"]("demo", DATASET_ORDER, ["bm25", "minilm"], "101", None)
+    assert [v for _, v in order["choices"]][1:3] == ["robustness:bm25", "robustness:minilm"]
+    assert queries == {"__type__": "update"} and message == {"__type__": "update"}

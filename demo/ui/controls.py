@@ -53,18 +53,23 @@ def _without_mode(rid: str) -> str:
     return head if head and mode in MODES else rid
 
 
+def order_value(kind: str, by: str | None = None, other: str | None = None) -> str:
+    """The Order dropdown's (and the link's) value of a parsed order: parse_order's inverse."""
+    return f"{kind}:{by}|{other}" if other else f"{kind}:{by}" if by else kind
+
+
 def order_choices(retrievers) -> list[tuple[str, str]]:
     """The query orders these retrievers allow, as (label, value): each retriever's lowest
     Robustness, then gaps (a retriever against its own other modes first: where the instruction
     helps or hurts most), then the nDCG spread across all of them."""
     rids = list(dict.fromkeys(retrievers or []))
     out = [("dataset order", DATASET_ORDER)]
-    out += [(f"lowest Robustness@10 of {r}", f"robustness:{r}") for r in rids]
+    out += [(f"lowest Robustness@10 of {r}", order_value("robustness", r)) for r in rids]
     pairs = [(a, b) for a in rids for b in rids if a != b]
     same = [p for p in pairs if _without_mode(p[0]) == _without_mode(p[1])]
     first = set(rids[:MAX_GAP_PAIRS_OF])
     pairs = same + [p for p in pairs if p not in same and p[0] in first and p[1] in first]
-    out += [(f"Robustness gap: {a} over {b}", f"gap:{a}|{b}") for a, b in pairs]  # largest first
+    out += [(f"Robustness gap: {a} over {b}", order_value("gap", a, b)) for a, b in pairs]  # largest first
     if len(rids) > 1:
         out.append(("largest nDCG spread across all", DISAGREEMENT))
     return out

@@ -22,7 +22,7 @@ from demo.plots import error_figure, rank_shift_figure, robustness_figure, sweep
 from demo.service import MAX_INSTRUCTION_CHARS, Explorer
 from demo.inspection import order_queries
 from demo.ui.controls import (DATASET_ORDER, DEFAULT_RETRIEVERS, DISAGREEMENT, Bar, model_ids, order_choices,
-                              parse_order, retriever_choices, split_retrievers)
+                              order_value, parse_order, retriever_choices, split_retrievers)
 from demo.ui import why
 from demo.ui.export import deep_link, file_part, to_csv, to_json, to_trec, write_exports
 from demo.ui.layout import COPY_LINK_JS
@@ -47,7 +47,7 @@ class Explore:
     state: gr.State
     picks: list
     live: dict
-    pick: Callable  # (dataset, query_id, instance_id, order, retrievers) -> updates for `picks`
+    pick: Callable  # (dataset, query_id, instance_id, order, retrievers[, runs]) -> updates for `picks`
     refresh: Callable
     make_link: Callable
     link_inputs: list
@@ -77,13 +77,19 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
     valid_ids = {v for _, v in retriever_choices()}
 
     # ---- pure-ish helpers the handlers share ----------------------------------------------
-    def query_choices(dataset: str, order: str, retrievers: list[str], runs=None) -> list[tuple[str, str]]:
-        """The base queries in the chosen order, each label with the figures it is ordered by."""
+    def query_choices(dataset: str, order: str, retrievers: list[str], runs=None, stage=None) -> list[tuple[str, str]]:
+        """The base queries in the chosen order, each label with the figures it is ordered by.
+        `stage`: progress of a whole-dataset table built on first use (explorer.query_table)."""
         bench = explorer.benchmark(dataset)
         kind, by, other = parse_order(order, retrievers) or (DATASET_ORDER, None, None)
         if kind == DATASET_ORDER:
             return [(f"{bench.instances[ids[0]].query}  ·  {q}", q) for q, ids in bench.groups.items()]
-        table = explorer.query_table(dataset, [by, other] if other else [by] if by else retrievers, 10, runs=runs)
+        needed = [by, other] if other else [by] if by else retrievers
+        table = explorer.query_table(dataset, needed, 10, stage, runs)
+        for rid in needed if by else []:  # the table leaves out a retriever that cannot rank here: say why
+            if table and rid not in table[0]["robustness"]:
+                explorer.instance_records(dataset, rid, 10, runs)  # raises the retriever's own UserError
+                raise UserError(f"cannot order the queries by {rid}: it has no ranking of this dataset")
 
         def pct(row, field, rid):
             v = row[field].get(rid)
@@ -164,8 +170,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         parsed = parse_order(params.get("order"), rids)
         if parsed is None:
             problems.append(f"Unknown query order {params['order']!r} for these retrievers; using dataset order.")
-        kind, by, other = parsed or (DATASET_ORDER, None, None)
-        order = f"{kind}:{by}|{other}" if other else f"{kind}:{by}" if by else kind
+        order = order_value(*(parsed or (DATASET_ORDER,)))
         tab = params.get("tab") or "explore"
         if tab not in TABS:
             problems.append(f"Unknown tab {tab!r}; showing Explore.")
@@ -217,14 +222,19 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
     def on_order(dataset, order, retrievers, query_id, runs=None, progress=gr.Progress()):
         """Reorder the query picker (a whole-dataset table per retriever on first use: the bar moves)."""
         try:
-            return gr.update(choices=query_choices(dataset, order, retrievers, runs), value=query_id), gr.update()
+            queries = query_choices(dataset, order, retrievers, runs, stage=lambda what, d, t: progress(
+                d / max(t, 1), desc=f"{what}: {d:,} of {t:,}"))
+            return gr.update(choices=queries, value=query_id), gr.update()
         except UserError as e:
             return gr.update(), render_error(str(e))
 
     def relabel_orders(dataset, order, retrievers, query_id, runs=None, progress=gr.Progress()):
-        """The order picker's choices name the selected retrievers; relabel the queries to match."""
-        update, order = order_update(order, retrievers)
-        queries, message = on_order(dataset, order, retrievers, query_id, runs)
+        """The order picker's choices name the selected retrievers; the query labels follow, unless
+        they are in dataset order before and after (1,267 labels at InstructIR size, unchanged)."""
+        update, new_order = order_update(order, retrievers)
+        if new_order == DATASET_ORDER and order in (DATASET_ORDER, None, ""):
+            return update, gr.update(), gr.update()
+        queries, message = on_order(dataset, new_order, retrievers, query_id, runs, progress)
         return update, queries, message
 
     def on_variant(choice, state):
@@ -241,8 +251,7 @@ def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, ta
         if not info:
             return ""
         return deep_link(dataset, info["instance_id"], instruction, info["instruction"], list(retrievers or []),
-                         k, None if (parse_order(order, retrievers) or [DATASET_ORDER])[0] == DATASET_ORDER else order,
-                         tab, graded(grade))
+                         k, None if order_update(order, retrievers)[1] == DATASET_ORDER else order, tab, graded(grade))
 
     def refresh(dataset, instruction, retrievers, k, grade, order, tab, state, session_runs=None,
                 progress=gr.Progress()):

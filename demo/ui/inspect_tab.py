@@ -187,10 +187,11 @@ def build(explorer: Explorer, bar: Bar, explore, tabs: gr.Tabs) -> None:
         note = (held or {}).get("notes", {}).get(iid, {})
         return iid, instance_html(row, view["k"]), note.get("tag") or None, note.get("text", ""), ""
 
-    def on_open(dataset, iid, order, selected):
+    def on_open(dataset, iid, order, selected, runs):
         if not iid:
             return (gr.update(),) * (len(explore.picks) + 1)
-        return tuple(explore.pick(dataset, None, iid, order, selected)) + (gr.Tabs(selected="explore"),)
+        # with this session's runs: the query picker may be ordered by one of them
+        return tuple(explore.pick(dataset, None, iid, order, selected, runs)) + (gr.Tabs(selected="explore"),)
 
     def on_save(dataset, iid, tag, text, held, folder, view, a, b):
         folder = folder_of(folder)
@@ -321,7 +322,7 @@ def build(explorer: Explorer, bar: Bar, explore, tabs: gr.Tabs) -> None:
     next_btn.click(lambda v, a_, b_, h: on_page(v, 1, a_, b_, h), [view_state, a, b, notes_state],
                    [view_state, table, page_label], **PRIVATE)
     table.select(on_select, [view_state, notes_state], [chosen, chosen_html, tag, note_text, note_status], **PRIVATE)
-    open_btn.click(on_open, [bar.dataset, chosen, bar.order, bar.retrievers], explore.picks + [tabs],
+    open_btn.click(on_open, [bar.dataset, chosen, bar.order, bar.retrievers, bar.runs], explore.picks + [tabs],
                    **PRIVATE).then(**explore.live)
     save_btn.click(on_save, [bar.dataset, chosen, tag, note_text, notes_state, folder, view_state, a, b],
                    [notes_state, note_status, table], **PRIVATE)
