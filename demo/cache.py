@@ -15,11 +15,13 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
 from pathlib import Path
 
 import diskcache
 import numpy as np
+
+from demo.keep import Keep
+from demo.settings import cache_dir, embedding_cache_limit
 
 log = logging.getLogger(__name__)
 FAULTS = (sqlite3.Error, OSError, ValueError, EOFError, diskcache.Timeout)
@@ -47,17 +49,26 @@ def _checksum(payload: bytes) -> bytes:
     return hashlib.blake2b(payload, digest_size=CHECKSUM_BYTES).digest()
 
 
-def pack(vec) -> bytes:
-    payload = np.asarray(vec, dtype=np.float32).tobytes()
+def seal(payload: bytes) -> bytes:
     return payload + _checksum(payload)
+
+
+def pack(vec) -> bytes:
+    return seal(np.asarray(vec, dtype=np.float32).tobytes())
+
+
+def checked(raw) -> bytes | None:
+    """The payload of a stored row, or None when its checksum does not match (a damaged row)."""
+    if not isinstance(raw, bytes) or len(raw) <= CHECKSUM_BYTES:
+        return None
+    payload, check = raw[:-CHECKSUM_BYTES], raw[-CHECKSUM_BYTES:]
+    return payload if _checksum(payload) == check else None
 
 
 def unpack(raw, dim: int | None) -> np.ndarray | None:
     """The vector stored in `raw`, or None when it is damaged or of another size."""
-    if not isinstance(raw, bytes) or len(raw) <= CHECKSUM_BYTES or (len(raw) - CHECKSUM_BYTES) % 4:
-        return None
-    payload, check = raw[:-CHECKSUM_BYTES], raw[-CHECKSUM_BYTES:]
-    if _checksum(payload) != check:
+    payload = checked(raw)
+    if payload is None or len(payload) % 4:
         return None
     vec = np.frombuffer(payload, dtype=np.float32)
     return vec if dim is None or vec.shape[0] == dim else None
@@ -65,29 +76,20 @@ def unpack(raw, dim: int | None) -> np.ndarray | None:
 
 class MemoryStore:
     """A bounded in-memory stand-in for diskcache (get/set/delete/len), for when no disk
-    cache can be opened; least recently stored rows go first past the byte limit."""
+    cache can be opened; least recently used rows go first past the byte limit."""
 
     def __init__(self, size_limit: int):
-        self.size_limit, self.size = size_limit, 0
-        self._rows: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
+        self.size_limit = size_limit
+        self._rows = Keep(size_limit, len)
 
     def get(self, key):
-        with self._lock:
-            return self._rows.get(key)
+        return self._rows.get(key)
 
     def set(self, key, value: bytes) -> None:
-        with self._lock:
-            old = self._rows.pop(key, None)
-            self.size += len(value) - (len(old) if old else 0)
-            self._rows[key] = value
-            while self.size > self.size_limit and self._rows:
-                self.size -= len(self._rows.popitem(last=False)[1])
+        self._rows.put(key, value)
 
     def delete(self, key) -> None:
-        with self._lock:
-            old = self._rows.pop(key, None)
-            self.size -= len(old) if old else 0
+        self._rows.pop(key)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -97,9 +99,13 @@ class MemoryStore:
 
 
 class EmbeddingCache:
-    def __init__(self, directory: str | Path, size_limit: int = DEFAULT_SIZE_LIMIT):
+    """A checksummed, size-bounded disk cache: vectors (get_many/set_many) and, for whole-dataset
+    tables, opaque blobs (get_blob/set_blob) share its recovery rules."""
+
+    def __init__(self, directory: str | Path, size_limit: int = DEFAULT_SIZE_LIMIT,
+                 eviction: str = "least-recently-stored"):
         self.directory = Path(directory)
-        self.size_limit = size_limit
+        self.size_limit, self.eviction = size_limit, eviction
         self._lock = threading.RLock()  # resets swap the store; no reader may see it half done
         self._cache: diskcache.Cache | MemoryStore | None = None
         self._memory: MemoryStore | None = None
@@ -111,7 +117,7 @@ class EmbeddingCache:
                 self._reset(e)
 
     def _open(self) -> diskcache.Cache:
-        return diskcache.Cache(str(self.directory), size_limit=self.size_limit)
+        return diskcache.Cache(str(self.directory), size_limit=self.size_limit, eviction_policy=self.eviction)
 
     def _reset(self, error: Exception) -> None:
         """Start an empty disk cache in place of a broken one; memory when that fails too."""
@@ -208,3 +214,32 @@ class EmbeddingCache:
                 self._cache.close()
             except FAULTS:
                 pass
+
+    def get_blob(self, key: str) -> bytes | None:
+        """A stored blob, None when absent or damaged (a damaged one is dropped with one log line)."""
+        with self._lock:
+            try:
+                self._ensure_present()
+                raw = self._cache.get(key)
+                if raw is None:
+                    return None
+                payload = checked(raw)
+                if payload is None:
+                    log.warning("cache row %s failed its check; recomputing it", key)
+                    self._cache.delete(key)
+                return payload
+            except FAULTS as e:
+                self._reset(e)
+                return None
+
+    def set_blob(self, key: str, payload: bytes) -> None:
+        with self._lock:
+            try:
+                self._ensure_present()
+                self._cache.set(key, seal(payload))
+            except FAULTS as e:
+                self._reset(e)
+
+
+def default_cache() -> EmbeddingCache:
+    return EmbeddingCache(cache_dir() / "embeddings", embedding_cache_limit())

@@ -9,7 +9,10 @@ import json
 import sys
 from pathlib import Path
 
+from demo.cache import default_cache
 from demo.errors import UserError
+from demo.retrievers.ids import Rerank, is_run
+from demo.retrievers.registry import MODELS, load_reranker, parse_id, parse_retriever_list
 
 EXIT_BAD_INPUT = 2
 
@@ -132,41 +135,51 @@ def _devices(args) -> list[str] | None:
 
 def load_cli_runs(ids: list[str], bench) -> dict:
     """`run:PATH` ids -> RunFile (read and checked against the dataset), by id."""
-    from demo.runs import PREFIX, check_unique, is_run_id, load_run
+    from demo.runs import PREFIX, check_unique, load_run
     runs = {}
     for rid in ids:
-        if is_run_id(rid):
+        if is_run(rid):
             run = load_run(rid[len(PREFIX):], bench)
             check_unique({r.name: r for r in runs.values()}, run)
             runs[rid] = run
     return runs
 
 
-def instance_runs(ids: list[str], bench, depth: int | None, progress, devices: list[str] | None = None) -> dict[str, dict]:
-    """Per retriever id as printed (run:<name> for files), its run over the dataset's instances."""
-    from demo.evaluation import build_retrievers, run_instances
+def instance_runs(ids: list[str], source: str, bench, depth: int, progress, devices: list[str] | None = None) -> dict[str, dict]:
+    """Per retriever id as printed (run:<name> for files), its run over the dataset's instances,
+    ranked by the engine the app uses. Every model loads and indexes before any instance is ranked,
+    so an unavailable one fails at once."""
+    from demo.service import Explorer
+    from demo.service.batch import instance_run
     files = load_cli_runs(ids, bench)
-    retrievers = build_retrievers(bench, [i for i in ids if i not in files], progress=progress, devices=devices)
+    explorer = Explorer(default_cache(), devices=devices)
+    for rid in ids:
+        ref = parse_id(rid)
+        if isinstance(ref, Rerank):
+            load_reranker(ref.reranker_id)
+        for mid in ref.model_ids():
+            explorer.corpus(source, mid, lambda d, t, mid=mid: progress(f"indexing {mid}", d, t))
     out = {}
     for rid in ids:
         if rid in files:
-            run = files[rid]
-            print(run.describe(bench), file=sys.stderr)
-            out[run.retriever_id] = run.as_run(bench.instances)
-        else:
-            out[rid] = run_instances(retrievers[rid], bench.instances.values(), depth,
-                                     progress=lambda d, t, rid=rid: progress(f"searching {rid}", d, t))
+            print(files[rid].describe(bench), file=sys.stderr)
+        run = files.get(rid)
+        name = run.retriever_id if run else rid
+        # a run file is scored as it is, to its own depth (only a live retriever is cut at --depth)
+        out[name] = instance_run(explorer.rankers, source, name, bench, len(bench.docs) if run else depth,
+                                 {run.name: run} if run else None,
+                                 lambda d, t, rid=rid: progress(f"searching {rid}", d, t))
     return out
 
 
 def cmd_evaluate(args) -> None:
     from demo.data.sources import load_source
-    from demo.evaluation import blind_floor, parse_retriever_list, score_run
+    from demo.evaluation import blind_floor, score_run
     _check_positive("k", args.k)
     _check_positive("depth", args.depth)
     ids = parse_retriever_list(args.retrievers)
     bench = load_source(args.dataset)
-    runs = instance_runs(ids, bench, args.depth, progress_bar(), _devices(args))
+    runs = instance_runs(ids, args.dataset, bench, args.depth, progress_bar(), _devices(args))
     results = {rid: score_run(run, bench, args.k) for rid, run in runs.items()}
     floor = blind_floor(bench, args.k)
     print(f"{bench.name}: {len(bench.instances)} instances in {len(bench.groups)} base queries, {len(bench.docs)} docs")
@@ -178,12 +191,11 @@ def cmd_evaluate(args) -> None:
 
 def cmd_run(args) -> None:
     from demo.data.sources import load_source
-    from demo.evaluation import parse_retriever_list
     from demo.trec import write_run
     _check_positive("top", args.top)
     (rid,) = parse_retriever_list([args.retriever])
     bench = load_source(args.dataset)
-    ((tag, run),) = instance_runs([rid], bench, args.top, progress_bar()).items()
+    ((tag, run),) = instance_runs([rid], args.dataset, bench, args.top, progress_bar()).items()
     try:
         write_run(run, args.out, tag=tag, top=args.top)
     except OSError as e:
@@ -207,7 +219,6 @@ def cmd_score(args) -> None:
 
 def cmd_inspect(args) -> None:
     from demo.data.sources import load_source
-    from demo.evaluation import default_cache, parse_retriever_list
     from demo.inspection import OUTCOMES, outcome_counts, rows_to_csv, table_answer
     from demo.service import Explorer
     _check_positive("k", args.k)
@@ -240,33 +251,23 @@ def cmd_inspect(args) -> None:
 
 def cmd_index(args) -> None:
     from demo.data.sources import load_source
-    from demo.evaluation import build_retrievers, default_cache, parse_retriever_list
-    from demo.runs import is_run_id
-    ids = [i for i in parse_retriever_list(args.retrievers) if not is_run_id(i)]  # a run file needs no index
-    if not ids:
+    from demo.service import Explorer
+    models = list(dict.fromkeys(m for i in parse_retriever_list(args.retrievers) for m in parse_id(i).model_ids()))
+    if not models:  # a run file needs no index
         raise UserError("nothing to index: run files are read as they are")
     bench = load_source(args.dataset)
     cache = default_cache()
     bar = progress_bar()
-    retrievers = build_retrievers(bench, ids, cache, progress=bar, devices=_devices(args))
-    print(f"indexed {len(bench.docs)} docs for {', '.join(ids)}; cache {cache.directory} holds {len(cache)} embeddings")
+    explorer = Explorer(cache, devices=_devices(args))
+    corpora = {m: explorer.corpus(args.dataset, m, lambda d, t, m=m: bar(f"indexing {m}", d, t)) for m in models}
+    print(f"indexed {len(bench.docs)} docs for {', '.join(models)}; cache {cache.directory} holds {len(cache)} embeddings")
     if args.export:
-        _export(args, bench, retrievers, bar)
+        _export(args, bench, corpora, bar)
 
 
-def _export(args, bench, retrievers, bar) -> None:
+def _export(args, bench, corpora: dict, bar) -> None:
     from demo.artifacts import export
-    from demo.retrievers.registry import parse_retriever_id
-    models = {}
-    stack = list(retrievers.values())
-    while stack:  # a fusion's parts and a reranker's first stage hold the models
-        retriever = stack.pop()
-        if hasattr(retriever, "parts") or hasattr(retriever, "first"):
-            stack.extend(getattr(retriever, "parts", [getattr(retriever, "first", None)]))
-            continue
-        spec, _ = parse_retriever_id(retriever.retriever_id)
-        if spec.loader != "bm25":
-            models.setdefault(spec.model_id, (spec, retriever.model))
+    models = {m: (MODELS[m], c.model) for m, c in corpora.items() if MODELS[m].loader != "bm25"}
     if not models:
         raise UserError("--export needs a dense retriever (BM25 has no embeddings to store)")
     try:

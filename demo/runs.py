@@ -28,9 +28,11 @@ from typing import Mapping
 import numpy as np
 
 from demo.data.records import Benchmark
+from demo.metrics.ranking import ranked
 from demo.errors import DataError, UserError
+from demo.retrievers.ids import RUN_PREFIX
 
-PREFIX = "run:"
+PREFIX = RUN_PREFIX
 MAX_UNPACKED_BYTES = 2 * 1024 ** 3  # a gzip bomb stops here
 RUN_SUFFIXES = (".gz", ".trec", ".run", ".txt", ".tsv", ".json", ".res", ".tar")
 
@@ -43,10 +45,6 @@ def run_name(path: str | Path) -> str:
         if not dot or not stem or f".{ext.lower()}" not in RUN_SUFFIXES:
             return re.sub(r"[\s,]+", "_", name)  # a name is part of comma-separated retriever lists
         name = stem
-
-
-def is_run_id(retriever_id: str) -> bool:
-    return str(retriever_id).strip().startswith(PREFIX)
 
 
 @dataclass(frozen=True)
@@ -208,7 +206,7 @@ def fit(run: Mapping[str, Mapping[str, float]], bench: Benchmark, source: str, n
     doc_index: dict[str, int] = {}
     queries = {}
     for qid, docs in run.items():
-        order = sorted(docs, key=lambda d: (docs[d], d), reverse=True)  # DESIGN §4
+        order = ranked(docs)
         idx = np.fromiter((doc_index.setdefault(d, len(doc_index)) for d in order), dtype=np.int32, count=len(order))
         queries[qid] = (idx, np.fromiter((docs[d] for d in order), dtype=np.float64, count=len(order)))
     stray = [d for d in doc_index if d not in bench.docs]
@@ -244,3 +242,12 @@ def run_files(folder: str | Path) -> list[Path]:
 def check_unique(runs: Mapping[str, RunFile], new: RunFile) -> None:
     if new.name in runs and runs[new.name].source != new.source:
         raise UserError(f"two runs named {new.name!r}: {runs[new.name].source} and {new.source}; rename one")
+
+
+def text_index(bench: Benchmark) -> dict[tuple[str, str], list[str]]:
+    """(instruction, query) -> ids of the instances and paraphrases with that text: how a run
+    column finds its ranking for the text in the editor."""
+    index: dict[tuple[str, str], list[str]] = {}
+    for inst in list(bench.instances.values()) + [p for ps in bench.paraphrases.values() for p in ps]:
+        index.setdefault((inst.instruction.strip(), inst.query.strip()), []).append(inst.instance_id)
+    return index

@@ -140,7 +140,7 @@ def test_rank_and_sweep_accept_run_ids(client, explorer, inst, tmp_path_factory,
     folder = tmp_path_factory.mktemp("api-runs")
     write_bm25_run(explorer, folder / "sys.trec", list(explorer.benchmark("demo").instances), depth=1000)
     monkeypatch.setenv("INSTRUCTIR_EXPLORER_RUNS", str(folder))
-    explorer._folder_runs.pop("demo", None)  # read the folder again, now that it is set
+    explorer.corpora.forget_folder_runs("demo")  # read the folder again, now that it is set
     out = client.predict("demo", inst.instance_id, inst.instruction, ["bm25", "run:sys"], 10, api_name="/rank")
     live, col = out["retrievers"]["bm25"], out["retrievers"]["run:sys"]
     assert [c["doc_id"] for c in col["ranking"]] == [c["doc_id"] for c in live["ranking"]]
@@ -153,7 +153,7 @@ def test_rank_and_sweep_accept_run_ids(client, explorer, inst, tmp_path_factory,
     run_ndcg = sweep["retrievers"]["run:sys"]["ndcg"]
     assert all(n is not None for k, n in zip(kinds, run_ndcg) if k == "original")
     assert all(n is None for k, n in zip(kinds, run_ndcg) if k not in ("original", "paraphrase"))
-    explorer._folder_runs.pop("demo", None)
+    explorer.corpora.forget_folder_runs("demo")
 
 
 def test_inspect_gives_the_instance_table(client, explorer):

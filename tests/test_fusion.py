@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from demo.data.release import load_folder
+import numpy as np
+
+from demo.engine import DocOrder, Scored, rrf
 from demo.errors import UserError
-from demo.evaluation import build_retrievers, parse_retriever_list, run_instances
 from demo.metrics.ranking import rank_of, ranked
-from demo.retrievers.fusion import fuse, rrf_scores
 from demo.retrievers.ids import Fusion, Single, split_ids
-from demo.retrievers.registry import canonical_id, label, parse_id, parse_retriever_id
+from demo.retrievers.registry import canonical_id, label, parse_id, parse_retriever_id, parse_retriever_list
 from demo.service import Explorer
 from helpers import assert_one_line_error, run_cli
 
@@ -63,6 +63,14 @@ def test_lists_keep_fusions_whole():
         parse_retriever_id("rrf(bm25,minilm)")
 
 
+def fuse(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The engine's fusion of run dicts, as a run dict (the docs no part retrieved are left out)."""
+    docs = DocOrder(sorted({d for run in runs for d in run}))
+    parts = [Scored("x", np.array([run.get(d, -np.inf) for d in docs.doc_ids]), len(run)) for run in runs]
+    fused = rrf(parts, docs, ["a", "b"])
+    return {d: float(fused.scores[i]) for i, d in enumerate(docs.doc_ids) if fused.scores[i] > 0}
+
+
 def test_fusion_against_hand_computed_values():
     a = {"d1": 9.0, "d2": 7.0, "d3": 5.0, "d4": 1.0}
     b = {"d2": 0.9, "d1": 0.8, "d4": 0.7, "d5": 0.1}  # d3 not retrieved by b; d5 not by a
@@ -75,10 +83,6 @@ def test_fusion_against_hand_computed_values():
     assert fused["d1"] == fused["d2"]  # a tie: broken by the doc-id rule, like any run
     assert ranked(fused)[:2] == ranked({"d1": 1.0, "d2": 1.0})
     assert ranked(fused)[2:] == ["d4", "d3", "d5"]
-    # the array form gives the same floats (0 = not retrieved)
-    docs = ["d1", "d2", "d3", "d4", "d5"]
-    ranks = [[rank_of(run, d) or 0 for d in docs] for run in (a, b)]
-    assert list(rrf_scores(ranks)) == [fused[d] for d in docs]
 
 
 def test_ties_inside_a_part_follow_the_ranking_rule():
@@ -102,7 +106,7 @@ def test_service_fuses_the_full_rankings(tiny, explorer):
     corpus, (a,) = explorer.scores(src, "bm25", [("I am a parent making a warm drink for my young kids in the evening.",
                                                   "how to brew tea")])
     _, (b,) = explorer.scores(src, "bm25@query", [("", "how to brew tea")])
-    ranks = [corpus.full_ranks(scores, retrieved) for _, scores, retrieved in (a, b)]  # 0: not retrieved
+    ranks = [corpus.full_ranks(s) for s in (a, b)]  # 0: not retrieved
     by_either = {d for d, i in corpus.index.items() if ranks[0][i] or ranks[1][i]}  # BM25 retrieves shared terms only
     assert {c["doc_id"] for c in col["ranking"]} == by_either and by_either != set(corpus.doc_ids)
     for card in col["ranking"]:
@@ -112,19 +116,6 @@ def test_service_fuses_the_full_rankings(tiny, explorer):
     scores = {c["doc_id"]: c["score"] for c in col["ranking"]}
     assert [c["doc_id"] for c in col["ranking"]] == ranked(scores)
     assert [c["rank"] for c in col["ranking"]] == list(range(1, len(by_either) + 1))
-
-
-def test_service_fusion_equals_cli_fusion(tiny, explorer):
-    bench = load_folder(tiny)
-    rid = "rrf(bm25,bm25@query)"
-    run = run_instances(build_retrievers(bench, [rid])[rid], bench.instances.values(), depth=None)
-    for iid, inst in bench.instances.items():
-        corpus, ((_, scores, retrieved),) = explorer.scores(str(tiny), rid, [(inst.instruction, inst.query)])
-        assert len(run[iid]) == retrieved
-        for d, v in run[iid].items():
-            assert scores[corpus.index[d]] == v
-        col = explorer.rank(str(tiny), iid, None, [rid], 8)["retrievers"][rid]
-        assert [c["doc_id"] for c in col["ranking"]] == ranked(run[iid])
 
 
 def test_sweep_and_scoreboard_take_fusions(tiny, explorer):

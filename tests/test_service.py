@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from app_server import DEFAULT, cache_root, new_explorer
+from demo.ui.render import summarize
 from demo.data.records import SEP
 from demo.errors import UserError
 from demo.retrievers.registry import MODELS, availability
@@ -141,7 +142,7 @@ def test_shift_is_zero_everywhere_for_the_original_instruction(ex, bench, iid, h
     for rid, col in r["retrievers"].items():
         assert [c["shift"] for c in col["ranking"]] == [0] * 20, rid
         assert col["target_rank"] == col["original_target_rank"]
-    assert r["summary"].startswith("Original instruction")
+    assert summarize(r).startswith("Original instruction")
     assert r["robustness"] == r["original_robustness"]
 
 
@@ -150,8 +151,8 @@ def test_summary_says_rose_fell_unchanged_for_the_query_only_edit(ex, bench):
     for iid in list(bench.instances)[:40]:
         variant = next(v for v in ex.instance(SRC, iid)["variants"] if v["kind"] == "query-only")
         r = ex.rank(SRC, iid, variant["text"], DEFAULT, 10)
-        parts = r["summary"].rstrip(".").split("; ")
-        assert len(parts) == len(DEFAULT), r["summary"]
+        parts = summarize(r).rstrip(".").split("; ")
+        assert len(parts) == len(DEFAULT), summarize(r)
         for rid, part in zip(DEFAULT, parts):
             old = one(ex, iid, None, rid)["target_rank"]  # computed independently
             new = one(ex, iid, variant["text"], rid)["target_rank"]
@@ -314,7 +315,7 @@ def test_a_failing_retriever_shows_an_error_in_its_own_column(ex, bench, iid):
         assert len(r["retrievers"][rid]["ranking"]) == 10 and "error" not in r["retrievers"][rid]
         assert r["retrievers"][rid]["target_rank"] == one(ex, iid, edit, rid)["target_rank"]
     assert set(r["robustness"]) == {"bm25", "minilm"}
-    assert "gtr-t5-base: unavailable" in r["summary"]
+    assert "gtr-t5-base: unavailable" in summarize(r)
     s = ex.sweep(SRC, bench.instances[iid].query_id, rids, 10)
     assert "error" in s["retrievers"]["gtr-t5-base"]
     assert len(s["retrievers"]["minilm"]["target_rank"]) == len(s["variants"])
@@ -361,7 +362,7 @@ def test_p_mrr_appears_when_the_editor_holds_another_users_instruction(ex, bench
         assert gone["doc_ids"] == list(bench.instances[iid].targets)
         assert col["p_mrr"] == pytest.approx(pairwise_mrr(gone["original_rank"], gone["rank"]))
     assert r["retrievers"]["minilm@query"]["p_mrr"] == 0  # it cannot react to the instruction
-    assert "p-MRR" in r["summary"]
+    assert "p-MRR" in summarize(r)
 
 
 def test_grading_follows_the_text_to_the_other_users_target(ex, bench):
@@ -372,7 +373,7 @@ def test_grading_follows_the_text_to_the_other_users_target(ex, bench):
     them, me = bench.instances[other], bench.instances[iid]
     r = ex.rank(SRC, iid, them.instruction, ["bm25", "minilm"], 10)
     assert r["graded_against"] == other
-    assert r["summary"].startswith(f"Graded against the target of {other}")
+    assert summarize(r).startswith(f"Graded against the target of {other}")
     own = ex.rank(SRC, other, None, ["bm25", "minilm"], 10)  # the other instance, its own instruction
     for rid in ("bm25", "minilm"):
         col, mine = r["retrievers"][rid], own["retrievers"][rid]
@@ -391,8 +392,8 @@ def test_free_text_grades_against_the_chosen_instance(ex, bench):
     text = "Short answer please."
     default = ex.rank(SRC, iid, text, ["bm25"], 10)
     chosen = ex.rank(SRC, iid, text, ["bm25"], 10, grade_against=other)
-    assert default["graded_against"] == iid and not default["summary"].startswith("Graded")
-    assert chosen["graded_against"] == other and "as chosen" in chosen["summary"]
+    assert default["graded_against"] == iid and not summarize(default).startswith("Graded")
+    assert chosen["graded_against"] == other and "as chosen" in summarize(chosen)
     assert chosen["retrievers"]["bm25"]["encoded"] == default["retrievers"]["bm25"]["encoded"]  # same ranking
     assert [c["is_target"] for c in chosen["retrievers"]["bm25"]["ranking"]] == \
         [c["doc_id"] in bench.instances[other].targets for c in chosen["retrievers"]["bm25"]["ranking"]]
@@ -403,4 +404,4 @@ def test_free_text_grades_against_the_chosen_instance(ex, bench):
 def test_no_p_mrr_for_an_ordinary_edit(ex, bench):
     r = ex.rank(SRC, "404_3", bench.instances["404_3"].instruction + " Please be brief.", ["bm25"], 10)
     assert r["relevance_lost"] is None and "p_mrr" not in r["retrievers"]["bm25"]
-    assert "p-MRR" not in r["summary"]
+    assert "p-MRR" not in summarize(r)

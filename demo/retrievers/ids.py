@@ -1,6 +1,6 @@
 """Retriever ids, the grammar every interface takes (CLI, API, app, sweep, scoreboard):
 
-    id     := term | term '>' RERANKER['@' MODE]        first stage, then a cross-encoder over its top N
+    id     := 'run:' NAME | term | term '>' RERANKER['@' MODE]   a run file; a first stage, then a reranker over its top N
     term   := MODEL['@' MODE] | 'rrf(' id ',' id ')'['@' MODE]
 
 `rrf(A,B)@MODE` gives MODE to each part that names none: `rrf(bm25,minilm)@query` is
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from demo.engine import RRF_K
 from demo.errors import UserError
 from demo.retrievers.templates import MODES
 
-RRF_K = 60
+RUN_PREFIX = "run:"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,25 @@ class Rerank:
         return self.first.model_ids()
 
 
-Ref = Single | Fusion | Rerank
+@dataclass(frozen=True)
+class Run:
+    """A run file (demo.runs): rankings computed elsewhere, read for the texts they cover. NAME is
+    the file name without extensions (or, on the command line, a path until the file is read)."""
+    name: str
+
+    @property
+    def id(self) -> str:
+        return RUN_PREFIX + self.name
+
+    def model_ids(self) -> tuple[str, ...]:
+        return ()
+
+
+Ref = Single | Fusion | Rerank | Run
+
+
+def is_run(retriever_id: str) -> bool:
+    return str(retriever_id).strip().startswith(RUN_PREFIX)
 
 
 def split_ids(text: str, sep: str = ",") -> list[str]:
@@ -96,6 +115,11 @@ def parse(retriever_id: str, models, rerankers, default_mode: str | None = None)
     text = retriever_id.strip()
     if not text:
         raise UserError("empty retriever id")
+    if is_run(text):  # a name or path, not parsed further: it may hold any character a file name has
+        name = text[len(RUN_PREFIX):].strip()
+        if not name:
+            raise UserError(f"{retriever_id!r}: a run file needs a name or path after {RUN_PREFIX!r}")
+        return Run(name)
     stages = split_ids(text, ">")
     if len(stages) > 2:
         raise UserError(f"one reranker at most in {retriever_id!r}")

@@ -9,17 +9,25 @@ the local Hugging Face cache; otherwise it reports why, without touching the net
 from __future__ import annotations
 
 import importlib.util
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
+from typing import Callable, Sequence
+
+from huggingface_hub import snapshot_download
 
 from demo.cache import EmbeddingCache
+from demo.devices import dtype_for, select_device
 from demo.errors import UserError
+from demo.keep import Keep
 from demo.retrievers import ids, mpnet
-from demo.retrievers.base import Model, Retriever
+from demo.retrievers.base import Model
+from demo.retrievers.dense import DenseModel
+from demo.retrievers.encoders import CachedEncoder, SentenceTransformerEncoder
+from demo.retrievers.sparse import BM25Model
 from demo.retrievers.ids import Ref
+from demo.retrievers.rerank import load_scorer
 from demo.retrievers.templates import MODES, TEMPLATES
 from demo.settings import hub_offline, loaded_limits
 
@@ -106,6 +114,16 @@ def parse_id(retriever_id: str) -> Ref:
     return ids.parse(str(retriever_id), MODELS, RERANKERS)
 
 
+def parse_retriever_list(text) -> list[str]:
+    """Comma-separated (commas inside rrf(...) do not split) or a list -> canonical ids, deduplicated."""
+    given = [t.strip() for t in (ids.split_ids(text) if isinstance(text, str) else text) if t.strip()]
+    if not given:
+        raise UserError("no retrievers given")
+    if len(given) > MAX_RETRIEVERS:
+        raise UserError(f"at most {MAX_RETRIEVERS} retrievers at once, got {len(given)}")
+    return list(dict.fromkeys(canonical_id(i) for i in given))
+
+
 def parse_retriever_id(retriever_id: str, models: dict[str, ModelSpec] | None = None) -> tuple[ModelSpec, str]:
     """`MODEL` or `MODEL@MODE` -> (spec, mode). Fusions and rerankers are not single models."""
     models = MODELS if models is None else models
@@ -126,6 +144,8 @@ def label(retriever_id: str) -> str:
 
 
 def _label(ref: Ref) -> str:
+    if isinstance(ref, ids.Run):
+        return f"run file {ref.name}"
     if isinstance(ref, ids.Fusion):
         return "RRF(" + ", ".join(_label(p) for p in ref.parts) + ")"
     if isinstance(ref, ids.Rerank):
@@ -149,7 +169,6 @@ def _local_path(spec: ModelSpec) -> Path | None:
 
 def _hub_snapshot(repo: str, revision: str) -> str | None:
     """The local snapshot of repo@revision, or None when it is not in the HF cache."""
-    from huggingface_hub import snapshot_download
     try:
         return snapshot_download(repo, revision=revision, local_files_only=True)
     except Exception:
@@ -187,24 +206,22 @@ def reranker_availability(spec: RerankerSpec) -> str | None:
     return None
 
 
-_rerankers: dict = {}
-_rerankers_lock = threading.Lock()
+_RERANKERS = Keep(len(RERANKERS))  # reranker id -> loaded scorer
 
 
 def load_reranker(reranker_id: str):
     """The reranker's scorer, loaded once per process; raises ModelUnavailable with the reason."""
     spec = RERANKERS[reranker_id]
-    with _rerankers_lock:
-        if reranker_id not in _rerankers:
-            reason = reranker_availability(spec)
-            if reason:
-                raise ModelUnavailable(f"{reranker_id} unavailable: {reason}")
-            from demo.retrievers.rerank import load_scorer
-            try:
-                _rerankers[reranker_id] = load_scorer(spec)
-            except Exception as e:  # a broken download or an incompatible checkpoint
-                raise ModelUnavailable(f"{reranker_id} failed to load: {type(e).__name__}: {e}") from e
-        return _rerankers[reranker_id]
+
+    def load():
+        reason = reranker_availability(spec)
+        if reason:
+            raise ModelUnavailable(f"{reranker_id} unavailable: {reason}")
+        try:
+            return load_scorer(spec)
+        except Exception as e:  # a broken download or an incompatible checkpoint
+            raise ModelUnavailable(f"{reranker_id} failed to load: {type(e).__name__}: {e}") from e
+    return _RERANKERS.get_or_build(reranker_id, load)
 
 
 @lru_cache(maxsize=None)
@@ -218,18 +235,17 @@ def _setup_hint() -> str:
     return f"the offline copy is not set up ({problem}): run `make run` or `python scripts/setup_mpnet.py`"
 
 
-def load_model(spec: ModelSpec, cache: EmbeddingCache | None = None, devices: list[str] | None = None) -> Model:
+def load_model(spec: ModelSpec, cache: EmbeddingCache | None = None, devices: list[str] | None = None,
+               artifacts: Callable[[str, str, int], Sequence] | None = None) -> Model:
     """Instantiate (not yet index) a model; raises ModelUnavailable with the reason. `devices`: where
-    it runs (default: demo.devices.select_device()); several spread large encodes over a pool."""
+    it runs (default: demo.devices.select_device()); several spread large encodes over a pool.
+    `artifacts(model id, revision, dim)`: precomputed vectors to read before the cache."""
     reason = availability(spec)
     if reason:
         raise ModelUnavailable(f"{spec.model_id} unavailable: {reason}")
     template = TEMPLATES[spec.template]
     if spec.loader == "bm25":
-        from demo.retrievers.sparse import BM25Model
         return BM25Model(template)
-    from demo.retrievers.dense import DenseModel
-    from demo.retrievers.encoders import CachedEncoder
     try:
         encoder = _shared_encoder(spec, devices)
     except UserError as e:  # e.g. a device that is not here
@@ -238,46 +254,27 @@ def load_model(spec: ModelSpec, cache: EmbeddingCache | None = None, devices: li
         raise ModelUnavailable(f"{spec.model_id} failed to load: {type(e).__name__}: {e}") from e
     if cache is None:
         return DenseModel(encoder, template)
-    from demo.artifacts import lookup_for
-    return DenseModel(CachedEncoder(encoder, cache, lookup_for(spec.model_id, encoder.revision, encoder.dim)), template)
+    found = artifacts(spec.model_id, encoder.revision, encoder.dim) if artifacts else ()
+    return DenseModel(CachedEncoder(encoder, cache, found), template)
 
 
-_ENCODERS: OrderedDict[tuple, object] = OrderedDict()
-_ENCODERS_LOCK = threading.Lock()
-_SPEC_LOCKS: dict[tuple, threading.Lock] = {}
+_ENCODERS = Keep(loaded_limits()[1])  # (spec, devices) -> loaded encoder, least recently used dropped
 
 
 def _shared_encoder(spec: ModelSpec, devices: list[str] | None = None):
-    """One loaded copy of each model for every dataset (the index per dataset is what differs);
-    at most loaded_limits()[1] kept, the least recently used dropped. Each model loads once
-    however many ask at the same time, and a slow one never blocks the others."""
-    from demo.devices import select_device
+    """One loaded copy of each model for every dataset (the index per dataset is what differs).
+    Each model loads once however many ask at the same time, and a slow one never blocks the others."""
     devices = list(devices) if devices else [select_device()]  # resolved now: the key names the device
-    key = (spec, tuple(devices))
-    with _ENCODERS_LOCK:
-        lock = _SPEC_LOCKS.setdefault(key, threading.Lock())
-    with lock:
-        with _ENCODERS_LOCK:
-            if key in _ENCODERS:
-                _ENCODERS.move_to_end(key)
-                return _ENCODERS[key]
-        encoder = _load_encoder(spec, devices)
-        with _ENCODERS_LOCK:
-            _ENCODERS[key] = encoder
-            while len(_ENCODERS) > loaded_limits()[1]:
-                _ENCODERS.popitem(last=False)
-        return encoder
+    return _ENCODERS.get_or_build((spec, tuple(devices)), lambda: _load_encoder(spec, devices))
 
 
 def _load_encoder(spec: ModelSpec, devices: list[str] | None = None):
-    from demo.devices import dtype_for, select_device
-    from demo.retrievers.encoders import SentenceTransformerEncoder
     device = devices[0] if devices else select_device()
     dtype = dtype_for(spec.params, device)
     if spec.loader == "promptriever":
-        from demo.retrievers.lasttoken import load_promptriever
+        from demo.retrievers.lasttoken import load_promptriever  # needs peft, an optional package
         return load_promptriever(spec, PROMPTRIEVER_BASE, device, dtype)
-    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import SentenceTransformer  # heavy (torch): only when a model loads
     kwargs = {"device": device, **({"model_kwargs": {"dtype": dtype}} if dtype is not None else {})}
     local = _local_path(spec)
     if local is not None and local.exists():
@@ -295,16 +292,10 @@ def _load_encoder(spec: ModelSpec, devices: list[str] | None = None):
 def _revision(spec: ModelSpec) -> str:
     """Cache-key revision: the pinned hub revision, or the version of the package holding the model."""
     if spec.local_path.startswith("package:"):
-        from importlib.metadata import version
         package = spec.local_path.split(":", 1)[1]
         return f"{package}=={version(package.replace('_', '-'))}"
     # a verified local copy holds the pinned revision's weights: the hub and it share cache entries
     return spec.revision or f"local:{spec.local_path}"
-
-
-def make_retriever(retriever_id: str, model: Model) -> Retriever:
-    spec, mode = parse_retriever_id(retriever_id)
-    return Retriever(canonical_id(retriever_id), model, mode)
 
 
 @lru_cache(maxsize=None)

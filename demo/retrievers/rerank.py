@@ -12,12 +12,13 @@ top N are not reranked and not retrieved.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from demo.data.records import Document
-from demo.metrics.ranking import ranked, top_ranked
+from demo.devices import dtype_for, select_device
+from demo.engine import DocOrder, Query, Scored
 
 FOLLOWIR_PROMPT = ("<s> [INST] You are an expert Google searcher, whose job is to determine if the following "
                    "document is relevant to the query (true/false). Answer using only one word, one of those two "
@@ -68,7 +69,7 @@ class FollowIRScorer:
         return self.inputs(query, ["<passage>"])[0]
 
     def score(self, query: str, docs: Sequence[str]) -> np.ndarray:
-        import torch
+        import torch  # heavy: only when a 7B reranker scores
         prompts, out = self.inputs(query, docs), []
         for start in range(0, len(prompts), self.batch_size):
             batch = self.tokenizer(prompts[start:start + self.batch_size], padding=True, truncation=True,
@@ -85,57 +86,27 @@ class FollowIRScorer:
 def load_scorer(spec):
     """Instantiate the reranker of a RerankerSpec (availability already checked), on the device
     demo.devices selects; half precision on a GPU for the 7B model."""
-    from demo.devices import dtype_for, select_device
     path = spec.local_path or spec.hub_id
     revision = None if spec.local_path else spec.revision
     device = select_device()
     if spec.kind == "cross-encoder":
-        from sentence_transformers import CrossEncoder
+        from sentence_transformers import CrossEncoder  # heavy (torch): only when a reranker loads
         return CrossEncoderScorer(CrossEncoder(path, revision=revision, device=device))
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # heavy: only for the 7B reranker
     tokenizer = AutoTokenizer.from_pretrained(path, revision=revision)
     dtype = dtype_for(spec.params, device)
     model = AutoModelForCausalLM.from_pretrained(path, revision=revision, **({"torch_dtype": dtype} if dtype else {}))
     return FollowIRScorer(model.to(device).eval(), tokenizer)
 
 
-def rerank_run(first: dict[str, float], scorer, query: str, docs: dict[str, Document], depth: int) -> dict[str, float]:
-    """The first stage's top `depth` docs, scored by the reranker (the only docs retrieved)."""
-    top = top_ranked(first, depth)
-    return dict(zip(top, scorer.score(query, [doc_text(docs[d]) for d in top]).tolist()))
-
-
-class RerankRetriever:
-    """first>reranker behind the run/search verbs (for the CLI)."""
-
-    def __init__(self, ref, first, scorer, depth: int, docs: dict[str, Document]):
-        self.retriever_id, self.ref, self.first, self.scorer = ref.id, ref, first, scorer
-        self.depth, self.docs = depth, docs
-
-    def run(self, pairs, depth: int | None = None) -> list[dict[str, float]]:
-        firsts = self.first.run(pairs, self.depth)
-        out = []
-        for (instruction, query, *_), first in zip(pairs, firsts):
-            scores = rerank_run(first, self.scorer, rerank_query(self.ref.mode, instruction, query), self.docs, self.depth)
-            out.append(scores if depth is None or len(scores) <= depth else {d: scores[d] for d in top_ranked(scores, depth)})
-        return out
-
-    def search(self, pairs, depth: int | None = None) -> list[list[tuple[str, float]]]:
-        return [[(d, s[d]) for d in ranked(s)] for s in self.run(pairs, depth)]
-
-
-def rerank_scores(bench, corpus, first: tuple, ref, pair: tuple) -> tuple[str, np.ndarray, int]:
-    """The service's whole-corpus scores for first>reranker: the first stage's top N rescored by
-    the reranker; the other docs are not retrieved (score -inf). `first`: (encoded, scores,
-    retrieved) of the first stage. Returns the same triple."""
-    from demo.retrievers.registry import RERANKERS, load_reranker
-    spec, scorer = RERANKERS[ref.reranker_id], load_reranker(ref.reranker_id)
-    first_encoded, first_scores, first_retrieved = first
-    instruction, query, *_ = pair
-    text = rerank_query(ref.mode, instruction, query)
-    scores = np.full(len(corpus.doc_ids), -np.inf)
-    if not first_retrieved or not text:
-        return "", scores, 0
-    top = corpus.head(first_scores, min(spec.depth, first_retrieved))
-    scores[top] = scorer.score(text, [doc_text(bench.docs[corpus.doc_ids[i]]) for i in top])
-    return f"{first_encoded}\n> {scorer.describe(text)}", scores, len(top)
+def rerank(first: Scored, docs: DocOrder, records: Mapping[str, Document], scorer, depth: int, mode: str,
+           q: Query) -> Scored:
+    """first>reranker over the whole corpus: the first stage's top `depth` docs rescored by the
+    reranker; the other docs are not retrieved (score -inf)."""
+    text = rerank_query(mode, q.instruction, q.query)
+    scores = np.full(len(docs), -np.inf)
+    if not first.retrieved or not text:
+        return Scored("", scores, 0)
+    top = docs.ranking(first, min(depth, first.retrieved)).head
+    scores[top] = scorer.score(text, [doc_text(records[docs.doc_ids[i]]) for i in top])
+    return Scored(f"{first.encoded}\n> {scorer.describe(text)}", scores, len(top))

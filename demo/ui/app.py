@@ -17,6 +17,7 @@ from demo.settings import export_ttl_seconds, upload_limit
 from demo.ui import explore, inspect_tab, scoreboard_tab, tour_bar
 from demo.ui.controls import DEFAULT_RETRIEVERS, build_bar, retriever_choices, unavailable_models  # noqa: F401
 from demo.ui.layout import CSS, EXPLAINER, HEADER, PAGE_JS
+from demo.ui.render import summarize
 from demo.ui.present import PRESENT_CSS, PRESENT_ON_LOAD_JS, PRESENT_TOGGLE_JS
 
 
@@ -54,7 +55,7 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
                                       if key in r}
                                      if "error" not in r else {"error": r["error"]})
                                for rid, r in result["retrievers"].items()},
-                "robustness": result["robustness"], "summary": result["summary"], "k": result["k"]}
+                "robustness": result["robustness"], "summary": summarize(result), "k": result["k"]}
 
     def api_inspect(dataset: str, retrievers: list[str], k: int = 10) -> dict:
         """The instance table (DESIGN §12): per instance and retriever its target rank, nDCG@k,

@@ -20,7 +20,7 @@ from demo.inspection import (OUTCOME_HELP, OUTCOMES, SORTS, contrast, filter_row
                              outcome_counts, rows_to_csv, sort_rows, worst_per_query)
 from demo.retrievers import ids as rids
 from demo.retrievers.registry import parse_id
-from demo.runs import is_run_id, load_bytes
+from demo.runs import load_bytes
 from demo.service import Explorer
 from demo.settings import public_mode
 from demo.ui.controls import Bar, retriever_choices
@@ -37,7 +37,7 @@ VIEWS = ["all instances", "contrast of A and B (most disagreement first)",
 def query_variant(rid: str) -> str | None:
     """R@query for a live model or a fusion of two; None for a run file (no instruction-free
     twin), a reranker or an id that does not parse."""
-    if is_run_id(rid):
+    if rids.is_run(rid):
         return None
     try:
         ref = parse_id(rid)

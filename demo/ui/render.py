@@ -137,7 +137,54 @@ def render_summary(result: dict) -> str:
     else:
         note = (f'<div class="legend">The editor holds {escape(lost)}: the target is no longer what this text '
                 f'asks for, so a retriever that follows instructions should push it down (p-MRR &gt; 0).</div>')
-    return f'<div class="summary">{escape(result["summary"])}</div>{note}'
+    return f'<div class="summary">{escape(summarize(result))}</div>{note}'
+
+
+def summarize(result: dict) -> str:
+    """The comparison in one sentence per retriever: how its target rank moved (the `/rank` JSON)."""
+    return _graded_note(result) + _moves(result["retrievers"], result["changed"])
+
+
+def _graded_note(result: dict) -> str:
+    if result["graded_against"] == result["instance_id"]:
+        return ""
+    who = result["graded_against"] + (f" ({result['graded_persona']})" if result.get("graded_persona") else "")
+    why = "as chosen" if result["graded_chosen"] else "whose instruction the editor holds"
+    return f"Graded against the target of {who}, {why}. "
+
+
+def _at(rank: int | None) -> str:
+    return f"#{rank}" if rank is not None else "not retrieved"
+
+
+def _moves(results: dict, changed: bool) -> str:
+    if not changed:
+        return "Original instruction: " + "; ".join(
+            f"{rid}: target {'at ' if r['target_rank'] else ''}{_at(r['target_rank'])}"
+            for rid, r in results.items() if "error" not in r) + "."
+    parts = []
+    for rid, r in results.items():
+        if "error" in r:
+            parts.append(f"{rid}: unavailable")
+            continue
+        old, new = r["original_target_rank"], r["target_rank"]
+        ignores = rid.endswith("@query")
+        pm = f" (p-MRR {100 * r['p_mrr']:+.0f})" if "p_mrr" in r else ""
+        gone = r.get("lost_target")
+        if gone and gone["regraded"]:  # the target above is another user's; say where this one's went
+            moved = gone["original_rank"] != gone["rank"]
+            pm = f" (old target #{gone['original_rank']} → #{gone['rank']}, p-MRR {100 * r['p_mrr']:+.0f})" if moved else ""
+        if new is None and not r["encoded"].strip():
+            parts.append(f"{rid}: nothing to encode, nothing retrieved (target was {_at(old)})")
+        elif old == new is None:
+            parts.append(f"{rid}: target still not retrieved{pm}")
+        elif old == new:
+            parts.append(f"{rid} unchanged at {_at(new)}" + (" (it ignores the instruction)" if ignores else "") + pm)
+        elif new is None or old is None:
+            parts.append(f"{rid}: target {_at(old)} before, {_at(new)} now{pm}")
+        else:
+            parts.append(f"{rid}: target {'rose' if new < old else 'fell'} from #{old} to #{new}{pm}")
+    return "; ".join(parts) + "."
 
 
 def render_unavailable(models) -> str:

@@ -1,6 +1,6 @@
-"""Why is this document here? (DESIGN §12, "Why here"), for one result card.
+"""Why is this document here? (docs/architecture.md, "Views"), for one result card.
 
-explain(explorer, dataset, instance_id, instruction, retriever_id, doc_id) -> a plain dict:
+explain(rankers, dataset, instance_id, instruction, retriever_id, doc_id) -> a plain dict:
 
     {"retriever": id, "label": str, "doc_id": str, "instance_id": str,
      "method": "terms" | "occlusion",
@@ -27,54 +27,55 @@ from collections import Counter
 
 import numpy as np
 
+from demo.data.sources import open_source
 from demo.data.variants import sentences, split_variant
+from demo.engine import Query, Scored
 from demo.errors import UserError
 from demo.retrievers import ids
 from demo.retrievers.bm25 import tokenize
 from demo.retrievers.registry import label, parse_id
 from demo.retrievers.templates import query_input
+from demo.service.checks import check
+from demo.service.rankings import Rankers
 
 
 NOISE = 1e-6  # score differences below this are float noise of batched encoding
 
 
-def explain(explorer, source: str, instance_id: str, instruction: str | None, retriever_id: str, doc_id: str) -> dict:
-    bench = explorer.benchmark(source)
+def explain(rankers: Rankers, source: str, instance_id: str, instruction: str | None, retriever_id: str,
+            doc_id: str) -> dict:
+    source, bench = open_source(source)
     inst = bench.instances.get(str(instance_id).strip())
     if inst is None:
         raise UserError(f"unknown instance {instance_id!r} in {bench.name}")
-    explorer._check(instruction, 1)
+    check(instruction, 1)
     doc_id = str(doc_id).strip()
     if doc_id not in bench.docs:
         raise UserError(f"unknown doc {doc_id!r} in {bench.name}")
     ref = parse_id(retriever_id)
-    edited = split_variant(instruction if instruction is not None else inst.instruction, inst.query)
-    corpus, (scored,) = explorer.scores(source, ref.id, [edited])
-    i = corpus.index[doc_id]
+    if isinstance(ref, ids.Run):
+        raise UserError(f"{ref.id} is a run file: its scores came from elsewhere, with no model here to ask why")
+    edited = Query(*split_variant(instruction if instruction is not None else inst.instruction, inst.query))
+    docs, (scored,) = rankers.scores(source, ref.id, [edited])
+    i = docs.index[doc_id]
     out = {"retriever": ref.id, "label": label(ref.id), "doc_id": doc_id, "instance_id": inst.instance_id,
-           "score": _score(scored, i), "rank": _rank(corpus, scored, i), "encoded": scored[0]}
+           "score": _score(scored, i), "rank": docs.rank(scored, i), "encoded": scored.encoded}
     if isinstance(ref, ids.Single) and ref.model_id == "bm25":
-        return {**out, **_bm25_terms(corpus, ref.mode, edited, i, out["score"])}
-    return {**out, **_occlusion(explorer, source, ref.id, edited, i, out)}
+        model = rankers.corpora.corpus(source, ref.model_id).model
+        return {**out, **_bm25_terms(model, ref.mode, edited, i, out["score"])}
+    return {**out, **_occlusion(rankers, source, ref.id, edited, scored, i, out)}
 
 
-def _rank(corpus, scored: tuple, i: int) -> int | None:
-    """None when the doc is not retrieved (nothing encoded, no shared term for BM25, below a reranker's top N)."""
-    _, scores, retrieved = scored
-    rank = corpus.rank_of(scores, i)
-    return rank if rank <= retrieved else None
-
-
-def _score(scored: tuple, i: int) -> float | None:
-    value = float(scored[1][i])
+def _score(scored: Scored, i: int) -> float | None:
+    value = float(scored.scores[i])
     return value if math.isfinite(value) else None
 
 
-def _bm25_terms(corpus, mode: str, edited: tuple, i: int, score: float) -> dict:
+def _bm25_terms(model, mode: str, edited: Query, i: int, score: float) -> dict:
     """Each query-side term's share of the BM25 score: count in the input x its weight in the doc."""
     instruction, query, query_first = edited
-    text = query_input(corpus.model.template, mode, instruction, query, query_first).encoded
-    index = corpus.model.bm25
+    text = query_input(model.template, mode, instruction, query, query_first).encoded
+    index = model.bm25
     from_instruction = set(tokenize(instruction)) if mode != "query" else set()
     from_query = set(tokenize(query)) if mode != "instruction" else set()
     rows = []
@@ -94,23 +95,23 @@ def _bm25_terms(corpus, mode: str, edited: tuple, i: int, score: float) -> dict:
     return {"method": "terms", "terms": rows, "note": note}
 
 
-def _occlusion(explorer, source: str, rid: str, edited: tuple, i: int, base: dict) -> dict:
+def _occlusion(rankers: Rankers, source: str, rid: str, edited: Query, full: Scored, i: int, base: dict) -> dict:
     instruction, query, query_first = edited
     parts = sentences(instruction)
     if len(parts) < 2:
-        left_out = [("", query, query_first)] if parts else []
+        left_out = [Query("", query, query_first)] if parts else []
     else:
-        left_out = [(" ".join(p for j, p in enumerate(parts) if j != k), query, query_first) for k in range(len(parts))]
+        left_out = [Query(" ".join(p for j, p in enumerate(parts) if j != k), query, query_first) for k in range(len(parts))]
     rows = []
     if left_out:
-        corpus, scored = explorer.scores(source, rid, left_out)
+        docs, scored = rankers.scores(source, rid, left_out)
         # the same text encoded in another batch can differ in the last float32 bits: not a change.
         # A reranker scores docs outside its top N as -inf, and -inf - -inf is NaN: kept as they are.
         with np.errstate(invalid="ignore"):
-            scored = [(e, np.where(np.abs(s - full) <= NOISE, full, s), n) for (e, s, n), full in
-                      zip(scored, [explorer.scores(source, rid, [edited])[1][0][1]] * len(scored))]
+            scored = [Scored(s.encoded, np.where(np.abs(s.scores - full.scores) <= NOISE, full.scores, s.scores), s.retrieved)
+                      for s in scored]
         for k, (text, r) in enumerate(zip(parts, scored)):
-            rank, score = _rank(corpus, r, i), _score(r, i)
+            rank, score = docs.rank(r, i), _score(r, i)
             rows.append({"index": k, "text": text, "score": score, "rank": rank,
                          "score_change": score - base["score"] if score is not None and base["score"] is not None else 0.0,
                          "rank_change": None if rank is None or base["rank"] is None else base["rank"] - rank,
