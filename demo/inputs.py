@@ -38,7 +38,6 @@ def identifier(value, name: str) -> str:
 def string_list(value, name: str) -> list[str]:
     """A list of strings, or one comma-separated string (commas inside rrf(...) do not split)."""
     if isinstance(value, str):
-        from demo.retrievers.ids import split_ids
         value = split_ids(value)
     if not isinstance(value, (list, tuple)):
         raise UserError(f"{name} must be a list of strings, got {type(value).__name__}")
@@ -59,3 +58,21 @@ def whole_number(value, name: str) -> int:
     if value != value or value in (float("inf"), float("-inf")) or value != int(value):
         raise UserError(f"{name} must be a whole number, got {value!r}")
     return int(value)
+
+
+def split_ids(text: str, sep: str = ",") -> list[str]:
+    """Split at `sep` outside parentheses: "rrf(bm25,minilm),bm25" -> ["rrf(bm25,minilm)", "bm25"]."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise UserError(f"unbalanced ')' in {text!r}")
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth:
+        raise UserError(f"unbalanced '(' in {text!r}")
+    return parts + [text[start:]]

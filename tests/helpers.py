@@ -155,3 +155,14 @@ def tiny_causal_lm(folder: Path) -> Path:
     LlamaForCausalLM(config).save_pretrained(folder)
     fast.save_pretrained(folder)
     return folder
+
+
+def engine_run(model, doc_ids, inputs, depth: int | None = None) -> list[dict[str, float]]:
+    """What `model.score(inputs, depth)` used to give, now through the engine: per input, the run
+    dict {doc id: score} of its first `depth` retrieved docs (None: every retrieved doc), in rank
+    order. doc_ids: the ids of the docs the model indexed, in that order."""
+    from demo.engine import DocOrder, scored
+    docs = DocOrder(doc_ids)
+    rows = model.score_all(list(inputs))
+    depth = len(docs) if depth is None else depth
+    return [docs.as_run(docs.ranking(scored(inp.encoded, row, model.lexical), depth)) for inp, row in zip(inputs, rows)]

@@ -13,6 +13,7 @@ from demo.metrics.ranking import ranked
 from demo.retrievers.bm25 import BM25Index, tokenize
 from demo.retrievers.sparse import BM25Model
 from demo.retrievers.templates import TEMPLATES, EncodeInput
+from helpers import engine_run
 
 
 def assert_same_scores(index: BM25Index, okapi: BM25Okapi, queries: list[str]) -> None:
@@ -100,7 +101,13 @@ def test_empty_doc_is_indexed_with_zero_scores():
 def tied_model(doc_ids_and_texts):
     model = BM25Model(TEMPLATES["sep"])
     model.index_corpus([Document(d, t) for d, t in doc_ids_and_texts])
+    model.indexed_ids = [d for d, _ in doc_ids_and_texts]  # the engine's doc order (tests only)
     return model
+
+
+def score(model, inputs, depth):
+    """The model's run dicts through the engine (the doc order is the indexed one)."""
+    return engine_run(model, model.indexed_ids, inputs, depth)
 
 
 def test_depth_keeps_exactly_depth_docs_breaking_ties_by_doc_id():
@@ -108,16 +115,16 @@ def test_depth_keeps_exactly_depth_docs_breaking_ties_by_doc_id():
             ("top", "apple apple banana"), ("d2", "apple banana"), ("a0", "plum pear"), ("d4", "apple banana")]
     model = tied_model(docs)
     query = [EncodeInput("apple")]
-    full = model.score(query, None)[0]
+    full = score(model, query, None)[0]
     assert len(full) == 6  # z9 and a0 share no term with the query: not retrieved (score 0)
     assert ranked(full) == ["top", "d5", "d4", "d3", "d2", "d1"]  # ties by doc id descending (trec_eval)
     for depth in range(1, len(docs) + 2):
-        kept = model.score(query, depth)[0]
+        kept = score(model, query, depth)[0]
         assert len(kept) == min(depth, 6)
         assert set(kept) == set(ranked(full)[:depth])
         assert all(kept[d] == full[d] for d in kept)
-    assert set(model.score(query, 3)[0]) == {"top", "d5", "d4"}
-    assert set(model.score(query, 7)[0]) == set(full)
+    assert set(score(model, query, 3)[0]) == {"top", "d5", "d4"}
+    assert set(score(model, query, 7)[0]) == set(full)
 
 
 def test_depth_on_random_ties():
@@ -128,9 +135,9 @@ def test_depth_on_random_ties():
     model = tied_model([(d, " ".join(rng.choice(["red", "blue", "green"]) for _ in range(rng.randint(1, 3))))
                         for d in ids] + [(f"filler{n:03d}", "grey stone") for n in range(200)])
     inputs = [EncodeInput(q) for q in ("red", "blue green", "red red blue", "purple")]
-    full = model.score(inputs, None)
+    full = score(model, inputs, None)
     for depth in (1, 5, 17, 40, 79, 80):
-        for scores, kept in zip(full, model.score(inputs, depth)):
+        for scores, kept in zip(full, score(model, inputs, depth)):
             assert len(kept) == min(depth, len(scores))
             assert set(kept) == set(ranked(scores)[:depth])
             assert all(v > 0 for v in kept.values())
@@ -142,7 +149,7 @@ def test_bm25_model_scores_the_encoded_query_string():
     model = tied_model([(f"p{i}", t) for i, t in enumerate(texts, 1)])
     okapi = BM25Okapi([tokenize(t) for t in texts])
     text = TEMPLATES["sep"].query("oil the chain", "kettle")
-    scores = model.score([text], None)[0]
+    scores = score(model, [text], None)[0]
     assert set(scores) == {"p1", "p2"}  # p3 shares no term: not retrieved
     assert [scores["p1"], scores["p2"], 0.0] == pytest.approx(list(okapi.get_scores(tokenize("oil the chain [SEP] kettle"))),
                                                          abs=1e-12)

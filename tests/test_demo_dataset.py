@@ -149,10 +149,12 @@ def test_figures_follow_the_published_pattern(bench):
     """DESIGN §2 / §14: the bundled data teaches what the paper found. The instruction helps BM25
     and MiniLM by a wide margin, both sit between 55 and 85 nDCG@10, and every retriever's
     Robustness@10 is far below its nDCG@10 (the README and the datasheet quote these figures)."""
-    from demo.evaluation import build_retrievers, run_instances, score_run
+    from demo.evaluation import score_run
+    from demo.service import Explorer
+    from demo.service.batch import instance_run
     ids = ["bm25", "bm25@query", "minilm", "minilm@query"]
-    retrievers = build_retrievers(bench, ids)
-    fig = {rid: score_run(run_instances(r, bench.instances.values()), bench) for rid, r in retrievers.items()}
+    rankers = Explorer().rankers  # what `python -m demo evaluate --dataset demo` ranks with
+    fig = {rid: score_run(instance_run(rankers, "demo", rid, bench, 1000), bench) for rid in ids}
     nd = {rid: 100 * f["ndcg@10"] for rid, f in fig.items()}
     rob = {rid: 100 * f["robustness@10"] for rid, f in fig.items()}
     for model in ("bm25", "minilm"):

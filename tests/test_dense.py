@@ -16,12 +16,11 @@ from demo.cache import EmbeddingCache
 from demo.data.release import load_folder
 from demo.data.sources import load_source
 from demo.metrics.ranking import ranked
-from demo.retrievers.base import Retriever
 from demo.retrievers.dense import DenseModel
 from demo.retrievers.encoders import CachedEncoder
-from demo.retrievers.registry import MODELS, ModelSpec, load_model, make_retriever
-from demo.retrievers.templates import EncodeInput
-from helpers import TINY, write_release
+from demo.retrievers.registry import MODELS, ModelSpec, load_model, parse_retriever_id
+from demo.retrievers.templates import EncodeInput, query_input
+from helpers import TINY, engine_run, write_release
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,6 +44,12 @@ def queries(bench):
     return [(i.instruction, i.query) for i in bench.instances.values()]
 
 
+def encode_input(retriever_id: str, model, instruction: str, query: str) -> EncodeInput:
+    """What the retriever `retriever_id` (MODEL[@MODE]) gives `model` for (instruction, query)."""
+    _, mode = parse_retriever_id(retriever_id)
+    return query_input(model.template, mode, instruction, query)
+
+
 def brute_force(st, doc_texts, query_texts, normalise: bool) -> np.ndarray:
     d = st.encode(doc_texts, convert_to_numpy=True).astype(np.float64)
     q = st.encode(query_texts, convert_to_numpy=True).astype(np.float64)
@@ -60,9 +65,8 @@ def test_faiss_scores_equal_brute_force(tiny_bench, tiny_model_path, tiny_st, si
     assert isinstance(model, DenseModel)
     docs = list(tiny_bench.docs.values())
     model.index_corpus(docs)
-    retriever = Retriever("tiny-bert", model, "full")
     pairs = queries(tiny_bench)
-    runs = retriever.run(pairs, None)
+    runs = engine_run(model, [d.doc_id for d in docs], [query_input(model.template, "full", i, q) for i, q in pairs])
     expected = brute_force(tiny_st, [d.text for d in docs], [f"{i} [SEP] {q}" for i, q in pairs],
                            similarity == "cosine")
     ids = [d.doc_id for d in docs]
@@ -82,9 +86,10 @@ def test_faiss_scores_equal_brute_force(tiny_bench, tiny_model_path, tiny_st, si
 def test_depth_keeps_the_best(tiny_bench, tiny_model_path):
     model = load_model(tiny_spec(tiny_model_path))
     model.index_corpus(list(tiny_bench.docs.values()))
+    ids = list(tiny_bench.docs)
     pairs = queries(tiny_bench)
-    full = model.score([EncodeInput(f"{i} [SEP] {q}") for i, q in pairs], None)
-    top3 = model.score([EncodeInput(f"{i} [SEP] {q}") for i, q in pairs], 3)
+    full = engine_run(model, ids, [EncodeInput(f"{i} [SEP] {q}") for i, q in pairs], None)
+    top3 = engine_run(model, ids, [EncodeInput(f"{i} [SEP] {q}") for i, q in pairs], 3)
     for f, t in zip(full, top3):
         assert len(t) == 3 and set(t) == set(ranked(f)[:3])
 
@@ -100,11 +105,12 @@ def test_depth_cut_through_duplicate_docs_keeps_larger_ids(tiny_model_path):
     model = load_model(tiny_spec(tiny_model_path))
     model.index_corpus(docs)
     inputs = [EncodeInput(text_a), EncodeInput(text_b)]
-    full = model.score(inputs, None)
+    ids = [d.doc_id for d in docs]
+    full = engine_run(model, ids, inputs, None)
     for depth in range(1, len(docs) + 1):
-        for scores, kept in zip(full, model.score(inputs, depth)):
+        for scores, kept in zip(full, engine_run(model, ids, inputs, depth)):
             assert set(kept) == set(ranked(scores)[:depth]), depth
-    assert model.score(inputs, 1) == [{"m2": full[0]["m2"]}, {"n2": full[1]["n2"]}]
+    assert engine_run(model, ids, inputs, 1) == [{"m2": full[0]["m2"]}, {"n2": full[1]["n2"]}]
 
 
 def cached_model(path, cache: EmbeddingCache) -> DenseModel:
@@ -125,10 +131,11 @@ def test_second_index_of_same_corpus_encodes_nothing(tiny_bench, tiny_model_path
     np.testing.assert_array_equal(first.vectors, second.vectors)
     # queries are cached too, and a changed text is a miss
     inputs = [EncodeInput("tea for kids"), EncodeInput("chain wear gauge")]
-    a = second.score(inputs, None)
+    ids = [d.doc_id for d in docs]
+    a = engine_run(second, ids, inputs, None)
     assert second.encoder.encoded_count == 2
-    assert second.score(inputs, None) == a and second.encoder.encoded_count == 2
-    second.score([EncodeInput("tea for kids"), EncodeInput("tea for kids!")], None)
+    assert engine_run(second, ids, inputs, None) == a and second.encoder.encoded_count == 2
+    engine_run(second, ids, [EncodeInput("tea for kids"), EncodeInput("tea for kids!")], None)
     assert second.encoder.encoded_count == 3
 
 
@@ -149,7 +156,7 @@ SNIPPET = """
 import json, sys
 sys.path.insert(0, {root!r})
 from demo.data.release import load_folder
-from demo.evaluation import default_cache
+from demo.cache import default_cache
 from demo.retrievers.registry import ModelSpec, load_model
 bench = load_folder(sys.argv[1])
 model = load_model(ModelSpec("tiny-bert", "Tiny BERT", "test", "sep", "cosine", local_path=sys.argv[2]), default_cache())
@@ -159,7 +166,7 @@ print(json.dumps({{"encoded": model.encoder.encoded_count, "vectors": model.vect
 
 
 def test_second_process_reencodes_nothing(tiny_bench, tiny_model_path, tmp_path):
-    from demo.evaluation import default_cache
+    from demo.cache import default_cache
     folder = write_release(tmp_path / "tiny")
     docs = list(load_folder(folder).docs.values())
     cache = default_cache()  # INSTRUCTIR_EXPLORER_CACHE from the isolated_cache fixture
@@ -266,10 +273,10 @@ def minilm(tmp_path_factory):
 def test_minilm_full_encodes_instr_sep_query(minilm):
     bench, model = minilm
     inst = next(iter(bench.instances.values()))
-    full = make_retriever("minilm", model).encode_input(inst.instruction, inst.query)
+    full = encode_input("minilm", model, inst.instruction, inst.query)
     assert full.encoded == f"{inst.instruction} [SEP] {inst.query}" == inst.text
     assert full.prompt == ""
-    assert make_retriever("minilm@query", model).encode_input(inst.instruction, inst.query).encoded == inst.query
+    assert encode_input("minilm@query", model, inst.instruction, inst.query).encoded == inst.query
 
 
 def test_minilm_ranking_equals_sentence_transformers(minilm):
@@ -282,7 +289,7 @@ def test_minilm_ranking_equals_sentence_transformers(minilm):
     from sentence_transformers import SentenceTransformer
     bench, model = minilm
     inst = list(bench.instances.values())[7]
-    scores = make_retriever("minilm", model).run([(inst.instruction, inst.query)], None)[0]
+    scores = engine_run(model, list(bench.docs), [encode_input("minilm", model, inst.instruction, inst.query)])[0]
     assert set(scores) == set(bench.docs)
     base = inst.query_id
     sample = {d for d in bench.docs if d.startswith((f"p{base}", f"x{base}"))} | set(ranked(scores)[:30])

@@ -47,7 +47,9 @@ def test_aliases_of_one_dataset_share_one_index(client, explorer, tmp_path):
     aliases = ["demo", " " * 50 + "demo", f"{ASSETS_DEMO}/.", str(link), f"/proc/self/root{ASSETS_DEMO}"]
     outs = [client.predict(a, inst, None, ["bm25"], 10, api_name="/rank") for a in aliases]
     assert all(o["retrievers"]["bm25"]["ranking"] == outs[0]["retrievers"]["bm25"]["ranking"] for o in outs)
-    assert {key[0] for key in explorer._corpora} == {"demo"}  # one index, not one per spelling
+    # one index, not one per spelling
+    assert {key[0] for key in explorer.corpora._corpora._items.keys()} == {"demo"}
+    assert all(explorer.corpus(a, "bm25") is explorer.corpus("demo", "bm25") for a in aliases)
 
 
 def test_loaded_datasets_and_indexes_are_bounded(tmp_path, monkeypatch):
@@ -59,9 +61,9 @@ def test_loaded_datasets_and_indexes_are_bounded(tmp_path, monkeypatch):
         for n in range(6):
             folder = write_release(tmp_path / f"copy{n}")
             client.predict(str(folder), "a_1", None, ["bm25"], 5, api_name="/rank")
-            assert len(explorer._corpora) <= 3
+            assert len(explorer.corpora._corpora) <= 3
             assert len(LOADED._items) <= LOADED.limit
-    assert len(explorer._corpora) == 3
+    assert len(explorer.corpora._corpora) == 3
 
 
 def test_one_loaded_model_serves_every_dataset(tmp_path):
@@ -102,7 +104,7 @@ def test_gradio_copies_of_exports_expire_too():
 
 
 def test_query_embedding_cache_has_a_byte_limit(monkeypatch):
-    from demo.evaluation import default_cache
+    from demo.cache import default_cache
     cache = default_cache()
     assert cache._cache.size_limit == 2**30
     monkeypatch.setenv("INSTRUCTIR_EXPLORER_CACHE_MB", "64")

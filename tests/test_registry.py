@@ -6,10 +6,10 @@ import time
 import pytest
 
 from demo.errors import UserError
-from demo.evaluation import parse_retriever_list
 from demo.retrievers import registry
 from demo.retrievers.registry import (MAX_RETRIEVERS, MODELS, ModelSpec, ModelUnavailable, availability,
-                                      canonical_id, load_model, make_retriever, model_choices, parse_retriever_id)
+                                      canonical_id, load_model, model_choices, parse_id, parse_retriever_id,
+                                      parse_retriever_list)
 
 # mpnet has an offline copy too (tests/test_mpnet.py covers it with and without)
 HUB_MODELS = [m for m, s in MODELS.items() if s.model_id not in ("bm25", "minilm", "mpnet")]
@@ -110,9 +110,12 @@ def test_model_choices_lists_every_model_with_reason(empty_hf_cache):
 def test_load_bm25_model():
     from demo.retrievers.sparse import BM25Model
     model = load_model(MODELS["bm25"])
-    assert isinstance(model, BM25Model)
-    retriever = make_retriever("bm25@query", model)
-    assert retriever.retriever_id == "bm25@query" and retriever.mode == "query"
+    from demo.retrievers.ids import Single
+    from demo.retrievers.templates import query_input
+    assert isinstance(model, BM25Model) and model.lexical  # the engine retrieves only its scores > 0
+    ref = parse_id("bm25@query")  # the retriever: the model in a mode
+    assert ref == Single("bm25", "query") and ref.id == "bm25@query"
+    assert query_input(model.template, ref.mode, "be brief", "tea").encoded == "tea"
 
 
 def test_missing_local_model_folder_is_unavailable(tmp_path):

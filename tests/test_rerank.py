@@ -10,12 +10,13 @@ import pytest
 
 from demo.data.release import load_folder
 from demo.errors import UserError
-from demo.evaluation import build_retrievers, run_instances
 from demo.metrics.ranking import ranked
 from demo.retrievers import registry
 from demo.retrievers.registry import RERANKERS, RerankerSpec, canonical_id, label, reranker_availability
 from demo.retrievers.rerank import FOLLOWIR_PROMPT, doc_text, rerank_query
+from demo.keep import Keep
 from demo.service import Explorer
+from demo.service.batch import instance_run
 from helpers import tiny_causal_lm, tiny_cross_encoder
 
 EDIT = "I am a parent making a warm drink for my young kids in the evening."
@@ -33,7 +34,7 @@ def tiny_lm(tmp_path_factory):
 
 @pytest.fixture
 def tiny_rerankers(monkeypatch, tiny_ce, tiny_lm):
-    monkeypatch.setattr(registry, "_rerankers", {})
+    monkeypatch.setattr(registry, "_RERANKERS", Keep(len(RERANKERS) + 2))  # loaded scorers: none yet
     monkeypatch.setitem(RERANKERS, "tiny-ce", RerankerSpec("tiny-ce", "Tiny CE", "cross-encoder", "test/tiny-ce", "0",
                                                            depth=5, local_path=str(tiny_ce)))
     monkeypatch.setitem(RERANKERS, "tiny-followir", RerankerSpec("tiny-followir", "Tiny FollowIR", "followir",
@@ -44,7 +45,7 @@ def tiny_rerankers(monkeypatch, tiny_ce, tiny_lm):
 def test_declared_rerankers_are_pinned_and_unavailable_offline_at_once(tmp_path, monkeypatch):
     import huggingface_hub.constants
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
-    monkeypatch.setattr(registry, "_rerankers", {})
+    monkeypatch.setattr(registry, "_RERANKERS", Keep(len(RERANKERS)))
     assert RERANKERS["ms-marco-minilm"].hub_id == "cross-encoder/ms-marco-MiniLM-L-6-v2"
     assert RERANKERS["followir-7b"].hub_id == "jhu-clsp/FollowIR-7B" and RERANKERS["followir-7b"].instruction_tuned
     assert all(len(s.revision) == 40 for s in RERANKERS.values())
@@ -134,7 +135,7 @@ def test_service_reranks_the_first_stage_top_n(tiny, tiny_rerankers, rr):
 def test_cli_retriever_matches_the_service(tiny, tiny_rerankers):
     bench = load_folder(tiny)
     rid = "bm25>tiny-ce"
-    run = run_instances(build_retrievers(bench, [rid])[rid], bench.instances.values(), depth=None)
+    run = instance_run(Explorer().rankers, str(tiny), rid, bench, len(bench.docs))  # the CLI's path
     explorer = Explorer()
     for iid, inst in bench.instances.items():
         col = explorer.rank(str(tiny), iid, None, [rid], 8)["retrievers"][rid]
@@ -145,8 +146,12 @@ def test_cli_retriever_matches_the_service(tiny, tiny_rerankers):
 
 def test_unavailable_reranker_fails_before_embedding(tiny, monkeypatch, tmp_path):
     import huggingface_hub.constants
+    from demo.cli import instance_runs
     from demo.retrievers.registry import ModelUnavailable
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
-    monkeypatch.setattr(registry, "_rerankers", {})
+    monkeypatch.setattr(registry, "_RERANKERS", Keep(len(RERANKERS)))
+    stages = []  # (stage, done, total) of the CLI's progress: indexing or searching
     with pytest.raises(ModelUnavailable, match="ms-marco-minilm unavailable: offline"):
-        build_retrievers(load_folder(tiny), ["minilm>ms-marco-minilm"])
+        instance_runs(["minilm>ms-marco-minilm"], str(tiny), load_folder(tiny), 10,
+                      lambda stage, done, total: stages.append(stage))
+    assert stages == []  # nothing indexed (no corpus embedded), nothing searched

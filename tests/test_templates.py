@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from demo.data.records import Document, Instance
-from demo.retrievers.base import Retriever
 from demo.retrievers.registry import MODELS
 from demo.retrievers.templates import TEMPLATES, EncodeInput, query_input
 
@@ -103,6 +102,6 @@ def test_registry_families_use_their_template(model_id, template, similarity):
 def test_retriever_encodes_release_text_for_sep_models():
     inst = Instance("t_1", "t", Q, INSTR, {"d1": 1})
     for mode, expected in [("full", inst.text), ("query", Q), ("instruction", INSTR)]:
-        r = Retriever("x", type("M", (), {"template": TEMPLATES["sep"]})(), mode)
-        assert r.encode_input(inst.instruction, inst.query).encoded == expected
+        model = type("M", (), {"template": TEMPLATES["sep"]})()  # what a retriever in `mode` gives its model
+        assert query_input(model.template, mode, inst.instruction, inst.query).encoded == expected
     assert inst.text == f"{INSTR} [SEP] {Q}"

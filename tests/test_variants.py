@@ -15,7 +15,7 @@ from demo.data.records import SEP
 from demo.data.sources import load_source
 from demo.data.variants import (add_typos, drop_persona, perturbations, sentences, shuffle_sentences, split_variant,
                                 variants)
-from demo.retrievers.templates import GENERIC_INSTRUCTION
+from demo.data.variants import GENERIC_INSTRUCTION
 
 ROOT = Path(__file__).resolve().parents[1]
 MULTI = ("I am a night-shift nurse. I sleep during the day and need blackout curtains. "

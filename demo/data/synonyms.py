@@ -15,7 +15,7 @@ import threading
 from functools import lru_cache
 
 from demo.data.lexical import STOP_WORDS
-from demo.data.variants import _rng
+from demo.data.seeded import seeded_rng
 from demo.data.wordnet import wordnet
 
 SEEDS = (1, 2, 3)
@@ -69,7 +69,7 @@ def replace_synonyms(text: str, seed, rate: float = RATE) -> str:
     matches = [m for m in WORD.finditer(text) if synonyms(m.group())]
     if not matches:
         return text
-    rng = _rng("synonyms", str(seed))
+    rng = seeded_rng("synonyms", str(seed))
     chosen = sorted(rng.sample(range(len(matches)), max(1, round(rate * len(matches)))))
     out, last = [], 0
     for i in chosen:

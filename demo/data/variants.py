@@ -7,15 +7,16 @@ split_variant): the part after the last [SEP] replaces the base query.
 """
 from __future__ import annotations
 
-import hashlib
-import random
 import re
 
 from demo.data.records import SEP, Benchmark, Instance
-from demo.retrievers.templates import GENERIC_INSTRUCTION
+from demo.data.seeded import seeded_rng
+from demo.data.synonyms import synonym_variants
+from demo.data.wordnet import WordNetUnavailable, unavailable_reason
 
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 PERSONA = re.compile(r"^(i am|i'm|i've been|as an?|my name|i work|i teach|i run|i manage|i own|we are|we're)\b", re.I)
+GENERIC_INSTRUCTION = "Given a web search query, retrieve relevant passages that answer the query"
 PARAPHRASE_MODEL_REASON = "need a paraphrasing model, and none is available offline"
 
 
@@ -32,10 +33,6 @@ def split_variant(text: str, query: str) -> tuple[str, str, bool]:
     return text.strip(), query, False
 
 
-def _rng(*parts: str) -> random.Random:
-    return random.Random(int(hashlib.sha256("|".join(parts).encode()).hexdigest()[:12], 16))
-
-
 def sentences(text: str) -> list[str]:
     return [s for s in SENTENCE.split(text.strip()) if s]
 
@@ -44,7 +41,7 @@ def shuffle_sentences(text: str, seed: str) -> str:
     parts = sentences(text)
     if len(parts) < 2:
         return text
-    rng = _rng("shuffle", seed)
+    rng = seeded_rng("shuffle", seed)
     order = list(range(len(parts)))
     while order == sorted(order):
         rng.shuffle(order)
@@ -62,7 +59,7 @@ def drop_persona(text: str) -> str:
 
 def add_typos(text: str, seed: str, rate: float = 0.15) -> str:
     """Swap two inner letters in about `rate` of the words longer than three letters."""
-    rng = _rng("typos", seed)
+    rng = seeded_rng("typos", seed)
     words = text.split(" ")
     for i, w in enumerate(words):
         letters = [j for j in range(1, len(w) - 2) if w[j].isalpha() and w[j + 1].isalpha()]
@@ -77,9 +74,9 @@ def swap_source(b: Benchmark, inst: Instance) -> Instance | None:
     others = [g for g in b.groups if g != inst.query_id]
     if not others:
         return None
-    group = _rng("swap", inst.instance_id).choice(sorted(others))
+    group = seeded_rng("swap", inst.instance_id).choice(sorted(others))
     ids = b.groups[group]
-    return b.instances[ids[_rng("swap-i", inst.instance_id).randrange(len(ids))]]
+    return b.instances[ids[seeded_rng("swap-i", inst.instance_id).randrange(len(ids))]]
 
 
 def perturbations(b: Benchmark, inst: Instance) -> list[dict]:
@@ -105,8 +102,6 @@ def perturbations(b: Benchmark, inst: Instance) -> list[dict]:
 
 def synonym_perturbations(inst: Instance) -> list[dict]:
     """WordNet synonym variants (demo.data.synonyms); none where WordNet is missing (see unavailable_variants)."""
-    from demo.data.synonyms import synonym_variants
-    from demo.data.wordnet import WordNetUnavailable
     try:
         return synonym_variants(inst.instruction, inst.instance_id)
     except WordNetUnavailable:
@@ -115,7 +110,6 @@ def synonym_perturbations(inst: Instance) -> list[dict]:
 
 def unavailable_variants() -> list[dict]:
     """Kinds of variant this machine cannot make, each with the reason."""
-    from demo.data.wordnet import unavailable_reason
     out = [{"kind": "model-paraphrase", "reason": PARAPHRASE_MODEL_REASON}]
     reason = unavailable_reason()
     if reason:

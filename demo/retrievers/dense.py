@@ -33,10 +33,10 @@ class DenseModel:
 
     @property
     def vectors(self) -> np.ndarray:
-        """The corpus vectors as faiss stores them (a read-only view, not a copy)."""
+        """A copy of the corpus vectors faiss stores (a view would outlive the index it points into)."""
         assert self.index is not None, "index_corpus first"
         n, d = self.index.ntotal, self.index.d
-        return faiss.rev_swig_ptr(self.index.get_xb(), n * d).reshape(n, d)
+        return faiss.rev_swig_ptr(self.index.get_xb(), n * d).reshape(n, d).copy()
 
     def score_all(self, inputs: Sequence[EncodeInput]) -> np.ndarray:
         """Inner products of every input with every doc (in indexed order): shape (len(inputs), n_docs).

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from demo.engine import RRF_K
 from demo.errors import UserError
+from demo.inputs import split_ids
 from demo.retrievers.templates import MODES
 
 RUN_PREFIX = "run:"
@@ -83,24 +84,6 @@ Ref = Single | Fusion | Rerank | Run
 
 def is_run(retriever_id: str) -> bool:
     return str(retriever_id).strip().startswith(RUN_PREFIX)
-
-
-def split_ids(text: str, sep: str = ",") -> list[str]:
-    """Split at `sep` outside parentheses: "rrf(bm25,minilm),bm25" -> ["rrf(bm25,minilm)", "bm25"]."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                raise UserError(f"unbalanced ')' in {text!r}")
-        elif ch == sep and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    if depth:
-        raise UserError(f"unbalanced '(' in {text!r}")
-    return parts + [text[start:]]
 
 
 def _mode(text: str, whole: str) -> str:

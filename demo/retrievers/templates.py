@@ -12,7 +12,6 @@ from demo.data.records import SEP, Document
 
 MODES = ("full", "query", "instruction")
 INSTRUCTOR_DOC_PROMPT = "Represent the document for retrieval: "
-GENERIC_INSTRUCTION = "Given a web search query, retrieve relevant passages that answer the query"
 
 
 @dataclass(frozen=True)
