@@ -127,7 +127,61 @@ def _pmrr(r: dict) -> str:
             f'positive when it moves down, as it should">p-MRR <b class="pmrr {cls}">{v:+.0f}</b></span>')
 
 
+def _at(rank: int | None) -> str:
+    return f"#{rank}" if rank is not None else "not retrieved"
+
+
+def _graded_note(result: dict) -> str:
+    """Whose target the numbers grade against, when it is not the instance's own."""
+    if result["graded_against"] == result["instance_id"]:
+        return ""
+    who = result["graded_against"] + (f" ({result['graded_persona']})" if result.get("graded_persona") else "")
+    why = "as chosen" if result["graded_chosen"] else "whose instruction the editor holds"
+    return f"Graded against the target of {who}, {why}. "
+
+
+def _moves(results: dict, changed: bool) -> str:
+    """One sentence per edit: how each retriever's target rank moved."""
+    if not changed:
+        return "Original instruction: " + "; ".join(
+            f"{rid}: target {'at ' if r['target_rank'] else ''}{_at(r['target_rank'])}"
+            for rid, r in results.items() if "error" not in r) + "."
+    parts = []
+    for rid, r in results.items():
+        if "error" in r:
+            parts.append(f"{rid}: unavailable")
+            continue
+        old, new = r["original_target_rank"], r["target_rank"]
+        ignores = rid.endswith("@query")
+        pm = f" (p-MRR {100 * r['p_mrr']:+.0f})" if "p_mrr" in r else ""
+        gone = r.get("lost_target")
+        if gone and gone["regraded"]:  # the target above is another user's; say where this one's went
+            moved = gone["original_rank"] != gone["rank"]
+            pm = f" (old target #{gone['original_rank']} → #{gone['rank']}, p-MRR {100 * r['p_mrr']:+.0f})" if moved else ""
+        if new is None and not r["encoded"].strip():
+            parts.append(f"{rid}: nothing to encode, nothing retrieved (target was {_at(old)})")
+        elif old == new is None:
+            parts.append(f"{rid}: target still not retrieved{pm}")
+        elif old == new:
+            parts.append(f"{rid} unchanged at {_at(new)}" + (" (it ignores the instruction)" if ignores else "") + pm)
+        elif new is None or old is None:
+            parts.append(f"{rid}: target {_at(old)} before, {_at(new)} now{pm}")
+        else:
+            parts.append(f"{rid}: target {'rose' if new < old else 'fell'} from #{old} to #{new}{pm}")
+    return "; ".join(parts) + "."
+
+
+def summarize(result: dict) -> str:
+    """The sentences above the columns for a result of Explorer.rank: whose target grades the
+    numbers (when not the instance's own), then how each retriever's target rank moved. Reads
+    `changed` (the text differs from the instance's own) and `graded_chosen` (another instance's
+    target was picked in "Grade against"), never a `summary` key."""
+    return _graded_note(result) + _moves(result["retrievers"], result["changed"])
+
+
 def render_summary(result: dict) -> str:
+    """The summary panel: result["summary"] holds summarize(result) (the caller sets it, see
+    demo.ui.explore.columns), with a line on p-MRR when the target lost its relevance."""
     lost = result.get("relevance_lost")
     if not lost:
         note = ""
