@@ -79,31 +79,30 @@ def wire(tour: TourBar, explorer: Explorer, bar: Bar, explore) -> None:
     outputs = [tour.current, tour.panel, tour.start_btn, tour.narrative, tour.prev_btn, tour.next_btn, bar.dataset,
                bar.order, bar.retrievers, bar.k] + explore.picks
 
-    def show(n: int):
+    def show(n: int) -> dict:
         n = max(1, min(int(n), len(STEPS)))
         try:
             step = open_step(explorer, STEPS, n)
         except (UserError, KeyError) as e:
-            return (0, gr.update(visible=True), gr.update(visible=False),
-                    f'<div class="app-error">The tour cannot open step {n}: {escape(str(e))}</div>') + \
-                (gr.update(),) * (len(outputs) - 4)
+            return {tour.current: 0, tour.panel: gr.update(visible=True), tour.start_btn: gr.update(visible=False),
+                    tour.narrative: f'<div class="app-error">The tour cannot open step {n}: {escape(str(e))}</div>'}
         view = step["view"]
-        picks = list(explore.pick(view["dataset"], None, view["instance"], DATASET_ORDER, view["retrievers"]))
-        picks[3] = view["instruction"]  # the editor holds the step's variant
-        return (n, gr.update(visible=True), gr.update(visible=False), render_step(step),
-                gr.update(interactive=n > 1), gr.update(interactive=n < len(STEPS)),
-                gr.update(value=TOUR_DATASET), gr.update(choices=order_choices(view["retrievers"]), value=DATASET_ORDER),
-                gr.update(value=view["retrievers"]),
-                gr.update(value=view["k"]), *picks)
+        picks = explore.pick(view["dataset"], None, view["instance"], DATASET_ORDER, view["retrievers"])
+        return {tour.current: n, tour.panel: gr.update(visible=True), tour.start_btn: gr.update(visible=False),
+                tour.narrative: render_step(step), tour.prev_btn: gr.update(interactive=n > 1),
+                tour.next_btn: gr.update(interactive=n < len(STEPS)), bar.dataset: gr.update(value=TOUR_DATASET),
+                bar.order: gr.update(choices=order_choices(view["retrievers"]), value=DATASET_ORDER),
+                bar.retrievers: gr.update(value=view["retrievers"]), bar.k: gr.update(value=view["k"]),
+                **picks, explore.ctx.ui.instruction: view["instruction"]}  # the editor holds the step's variant
 
     def on_load(request: gr.Request):
         raw = dict(request.query_params).get("tour") if request is not None else None
         if raw is None:
-            return (gr.update(),) * len(outputs)
+            return gr.skip()
         if not str(raw).isdigit() or not 1 <= int(raw) <= len(STEPS):
-            return (0, gr.update(visible=True), gr.update(),
-                    f'<div class="app-error">The link asks for tour step {escape(str(raw))}; '
-                    f'the tour has steps 1 to {len(STEPS)}.</div>') + (gr.update(),) * (len(outputs) - 4)
+            return {tour.current: 0, tour.panel: gr.update(visible=True),
+                    tour.narrative: f'<div class="app-error">The link asks for tour step {escape(str(raw))}; '
+                                    f'the tour has steps 1 to {len(STEPS)}.</div>'}
         return show(int(raw))
 
     def end():
