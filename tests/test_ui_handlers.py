@@ -184,3 +184,17 @@ def test_inspect_handlers_name_their_outputs(page):
     assert on_open(ictx, "demo", None, "dataset", ["bm25"], None) == SKIP  # no row chosen: nothing moves
     opened = on_open(ictx, "demo", "201_2", "dataset", ["bm25"], None)
     assert opened[ictx.bar.instance]["value"] == "201_2" and ictx.tabs in opened
+
+
+def test_tour_handlers(page):
+    from demo.tour import STEPS, instruction_of
+    from demo.ui import tour_bar
+    tctx = page.tour
+    tour, ui = tctx.tour, page.explore.ctx.ui
+    assert tour_bar.on_load(tctx, SimpleNamespace(query_params={})) == SKIP  # no ?tour=: the page's own view
+    bad = tour_bar.on_load(tctx, SimpleNamespace(query_params={"tour": "99"}))
+    assert bad[tour.current] == 0 and f"steps 1 to {len(STEPS)}" in bad[tour.narrative]
+    assert tour_bar.on_end(tctx)[tour.start_btn]["visible"] is True
+    first = tour_bar.on_start(tctx)
+    assert first[tour.current] == 1 and first[ui.instruction] == instruction_of(tctx.explorer, STEPS[0])
+    assert first[tour.prev_btn]["interactive"] is False and first[tctx.bar.instance]["value"] == STEPS[0].instance_id

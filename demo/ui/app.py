@@ -50,6 +50,7 @@ class Page:
     app: gr.Blocks
     explore: explore.Explore  # .ctx: the Explore handlers' context
     inspect: InspectCtx
+    tour: tour_bar.TourCtx
 
 
 def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -> gr.Blocks:
@@ -110,7 +111,7 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
                 scoreboard_tab.build(explorer, bar)
             with gr.Tab("Inspect", id="inspect", elem_id="tab-inspect") as inspect_tab_:
                 inspect_ctx = inspect_tab.build(explorer, bar, view, tabs)
-        tour_bar.wire(tour, explorer, bar, view)
+        tour_ctx = tour_bar.wire(tour, explorer, bar, view)
         app.load(None, None, present_flag, js=PRESENT_ON_LOAD_JS, **PRIVATE)
         present.click(None, present_flag, present_flag, js=PRESENT_TOGGLE_JS, **PRIVATE)
         for tab, name in ((explore_tab, "explore"), (board_tab, "scoreboard"), (inspect_tab_, "inspect")):
@@ -126,7 +127,7 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
         gr.api(api_inspect, api_name="inspect")
         gr.api(api_explain, api_name="explain")
     app.queue(default_concurrency_limit=8)
-    return Page(app, view, inspect_ctx)
+    return Page(app, view, inspect_ctx, tour_ctx)
 
 
 def _api(fn, *args):
