@@ -7,10 +7,13 @@ import pytest
 
 from app_server import new_explorer
 from demo.inspection import order_queries
-from demo.ui.app import build_app
+from demo.ui.app import build_page
 from demo.ui.controls import DATASET_ORDER, DISAGREEMENT, order_choices, parse_order
+from demo.ui.explore.editor import restore_link
+from demo.ui.explore.picker import on_order, relabel_orders
 
 ALL = ["bm25", "bm25@query", "minilm", "minilm@query"]
+SKIP = {"__type__": "update"}  # what Gradio sends for a component a handler's dict leaves out
 
 
 def test_order_choices_name_the_selected_retrievers():
@@ -43,19 +46,30 @@ def test_parse_order(value, rids, expected):
 
 
 @pytest.fixture(scope="module")
-def app_fns():
-    ex = new_explorer()
-    app = build_app(ex)
-    return ex, {getattr(f.fn, "__name__", ""): f.fn for f in app.fns.values()}
+def ctx():
+    """The Explore handlers' context: the real Explorer and the page's components."""
+    return build_page(new_explorer()).explore.ctx
+
+
+def reorder(ctx, *args):
+    """on_order as (query picker update, summary update)."""
+    out = on_order(ctx, *args)
+    return out.get(ctx.bar.query, SKIP), out.get(ctx.ui.summary, SKIP)
+
+
+def relabel(ctx, *args):
+    """relabel_orders as (order picker, query picker, summary) updates."""
+    out = relabel_orders(ctx, *args)
+    return tuple(out.get(c, SKIP) for c in (ctx.bar.order, ctx.bar.query, ctx.ui.summary))
 
 
 def labels(update):
     return [label for label, _ in update["choices"]], [v for _, v in update["choices"]]
 
 
-def test_order_by_one_retriever_is_not_dataset_order(app_fns):
-    ex, fns = app_fns
-    update, message = fns["on_order"]("demo", "robustness:bm25", ["bm25"], "101", None)
+def test_order_by_one_retriever_is_not_dataset_order(ctx):
+    ex = ctx.explorer
+    update, message = reorder(ctx, "demo", "robustness:bm25", ["bm25"], "101", None)
     names, qids = labels(update)
     table = {r["query_id"]: r for r in ex.query_table("demo", ["bm25"], 10)}
     values = [table[q]["robustness"]["bm25"] for q in qids]
@@ -66,9 +80,9 @@ def test_order_by_one_retriever_is_not_dataset_order(app_fns):
     assert names[0].endswith(f"R@10 {100 * first['robustness']['bm25']:.0f} · nDCG {100 * first['ndcg']['bm25']:.0f}")
 
 
-def test_order_by_the_gap_between_two(app_fns):
-    ex, fns = app_fns
-    update, _ = fns["on_order"]("demo", "gap:minilm|minilm@query", ALL, "101", None)
+def test_order_by_the_gap_between_two(ctx):
+    ex = ctx.explorer
+    update, _ = reorder(ctx, "demo", "gap:minilm|minilm@query", ALL, "101", None)
     names, qids = labels(update)
     table = {r["query_id"]: r for r in ex.query_table("demo", ["minilm", "minilm@query"], 10)}
     gaps = [table[q]["robustness"]["minilm"] - table[q]["robustness"]["minilm@query"] for q in qids]
@@ -77,35 +91,32 @@ def test_order_by_the_gap_between_two(app_fns):
     assert "minilm" in names[0] and "vs minilm@query" in names[0]
 
 
-def test_choices_follow_the_retriever_picker(app_fns):
-    _, fns = app_fns
-    order, queries, message = fns["relabel_orders"]("demo", "robustness:minilm", ["bm25", "bm25@query"], "101", None)
+def test_choices_follow_the_retriever_picker(ctx):
+    order, queries, message = relabel(ctx, "demo", "robustness:minilm", ["bm25", "bm25@query"], "101", None)
     assert order["value"] == DATASET_ORDER  # minilm is gone: its order cannot stay
     assert "robustness:bm25@query" in [v for _, v in order["choices"]]
     assert queries["choices"][0][0].endswith("·  101")
-    order, queries, _ = fns["relabel_orders"]("demo", "robustness:bm25", ["bm25", "minilm"], "101", None)
+    order, queries, _ = relabel(ctx, "demo", "robustness:bm25", ["bm25", "minilm"], "101", None)
     assert order["value"] == "robustness:bm25" and " bm25 R@10 " in queries["choices"][0][0]
 
 
-def test_a_link_with_the_old_order_opens_the_first_retrievers_order(app_fns):
-    _, fns = app_fns
+def test_a_link_with_the_old_order_opens_the_first_retrievers_order(ctx):
 
     class Request:
         query_params = {"order": "robustness", "retrievers": "bm25,minilm", "instance": "201_2"}
 
-    out = fns["restore_link"](Request())
-    order = out[3]
-    assert order["value"] == "robustness:bm25"
+    out = restore_link(ctx, Request())
+    assert out[ctx.bar.order]["value"] == "robustness:bm25"
     Request.query_params = {"order": "robustness:mpnet", "retrievers": "bm25"}
-    out = fns["restore_link"](Request())
-    assert out[3]["value"] == DATASET_ORDER and "Unknown query order" in out[4 + 4]
+    out = restore_link(ctx, Request())
+    assert out[ctx.bar.order]["value"] == DATASET_ORDER and "Unknown query order" in out[ctx.ui.qinfo]
 
 
-def test_the_query_order_can_follow_a_run_uploaded_in_this_session(app_fns):
+def test_the_query_order_can_follow_a_run_uploaded_in_this_session(ctx):
     """A session's run file orders the picker like a live retriever; without the session's runs
     the order says why in one line instead of failing the pick."""
     from demo.runs import load_bytes
-    ex, fns = app_fns
+    ex = ctx.explorer
     bench = ex.benchmark("demo")
     lines = []
     for iid, inst in bench.instances.items():
@@ -113,17 +124,16 @@ def test_the_query_order_can_follow_a_run_uploaded_in_this_session(app_fns):
             lines.append(f"{iid} Q0 {card['doc_id']} {card['rank']} {card['score']} mine")
     run = load_bytes("\n".join(lines).encode(), bench, "mine.trec")
     runs = {run.name: run}
-    update, message = fns["on_order"]("demo", "robustness:run:mine", ["run:mine"], "101", runs)
+    update, message = reorder(ctx, "demo", "robustness:run:mine", ["run:mine"], "101", runs)
     names, qids = labels(update)
     table = {r["query_id"]: r for r in ex.query_table("demo", ["run:mine"], 10, runs=runs)}
     assert qids == [r["query_id"] for r in order_queries(list(table.values()), "run:mine")]
     assert all(" run:mine R@10 " in n for n in names) and message == {"__type__": "update"}
-    update, message = fns["on_order"]("demo", "robustness:run:mine", ["run:mine"], "101", None)
+    update, message = reorder(ctx, "demo", "robustness:run:mine", ["run:mine"], "101", None)
     assert update == {"__type__": "update"} and "mine" in message and message.count("\n") <= 1
 
 
-def test_retriever_changes_in_dataset_order_do_not_resend_the_query_list(app_fns):
-    _, fns = app_fns
-    order, queries, message = fns["relabel_orders"]("demo", DATASET_ORDER, ["bm25", "minilm"], "101", None)
+def test_retriever_changes_in_dataset_order_do_not_resend_the_query_list(ctx):
+    order, queries, message = relabel(ctx, "demo", DATASET_ORDER, ["bm25", "minilm"], "101", None)
     assert [v for _, v in order["choices"]][1:3] == ["robustness:bm25", "robustness:minilm"]
     assert queries == {"__type__": "update"} and message == {"__type__": "update"}

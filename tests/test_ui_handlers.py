@@ -1,14 +1,26 @@
 """The Explore tab's view handlers, called directly: a refresh whose inputs are already on
 screen (blur after an edit, a pick that also changed the editor) does no work twice, and the
-plots step skips work that a newer edit has made stale."""
+plots step skips work that a newer edit has made stale. Handlers return {component: value};
+a component left out keeps its value (Gradio sends a no-op update for it)."""
 from __future__ import annotations
+
+from html import unescape
+from types import SimpleNamespace
 
 import pytest
 
 from app_server import new_explorer
-from demo.ui.app import build_app
+from demo.ui.app import build_page
+from demo.ui.explore import columns, editor, picker, plots_panel
+from demo.ui.explore.context import AUTO
+from demo.ui.inspect_handlers import on_open, on_page, on_retrievers
 
 QUIET = dict(progress=lambda *a, **k: None)
+SKIP = {"__type__": "update"}  # gr.skip(): what Gradio sends for a component a handler leaves out
+
+
+def value(out: dict, component):
+    return out.get(component, SKIP)
 
 
 class CountingExplorer:
@@ -30,50 +42,159 @@ class CountingExplorer:
 
 
 @pytest.fixture(scope="module")
-def handlers():
-    ex = CountingExplorer(new_explorer())
-    app = build_app(ex)
-    fns = {getattr(f.fn, "__name__", ""): f.fn for f in app.fns.values()}
-    assert "refresh" in fns and "replot" in fns, "no refresh/replot handler found"
-    return fns["refresh"], fns["replot"], ex
+def page():
+    return build_page(CountingExplorer(new_explorer()))
 
 
-def refresh_(refresh, text, rids, k, state, grade="auto"):
-    return refresh("demo", text, rids, k, grade, "dataset", "explore", state, **QUIET)
+@pytest.fixture(scope="module")
+def ctx(page):
+    return page.explore.ctx
 
 
-def test_the_same_view_twice_is_computed_once(handlers):
-    refresh, _, ex = handlers
+def refresh_(ctx, text, rids, k, state, grade=AUTO):
+    return columns.refresh(ctx, "demo", text, rids, k, grade, "dataset", "explore", state, **QUIET)
+
+
+def test_the_same_view_twice_is_computed_once(ctx):
+    ex, ui = ctx.explorer, ctx.ui
     state = {"dataset": "demo", "instance": ex.instance("demo", "201_1")}
     text = state["instance"]["instruction"] + " Short answer please."
     rids = ["bm25", "bm25@query"]
     before = ex.rank_calls
-    out = refresh_(refresh, text, rids, 10, state)
-    assert ex.rank_calls == before + 1 and "data-retriever" in out[0]
-    assert "instruction=" in out[2] and "k=" not in out[2]  # the link: edited text, default k left out
-    again = refresh_(refresh, text, rids, 10, out[-1])
+    out = refresh_(ctx, text, rids, 10, state)
+    assert ex.rank_calls == before + 1 and "data-retriever" in out[ui.rankings]
+    assert "instruction=" in out[ui.link] and "k=" not in out[ui.link]  # the link: edited text, default k left out
+    again = refresh_(ctx, text, rids, 10, out[ui.state])
     assert ex.rank_calls == before + 1  # nothing recomputed
-    assert again[-1] is out[-1]
-    changed = refresh_(refresh, text + " Thanks.", rids, 10, out[-1])
-    assert ex.rank_calls == before + 2 and "data-retriever" in changed[0]
-    five = refresh_(refresh, text + " Thanks.", rids, 5, changed[-1])
-    assert ex.rank_calls == before + 3 and "k=5" in five[2]  # k is part of the view and of the link
-    refresh_(refresh, text + " Thanks.", rids, 5, five[-1], grade="201_2")
+    assert again[ui.state] is out[ui.state] and list(again) == [ui.state]  # nothing else sent
+    changed = refresh_(ctx, text + " Thanks.", rids, 10, out[ui.state])
+    assert ex.rank_calls == before + 2 and "data-retriever" in changed[ui.rankings]
+    five = refresh_(ctx, text + " Thanks.", rids, 5, changed[ui.state])
+    assert ex.rank_calls == before + 3 and "k=5" in five[ui.link]  # k is part of the view and of the link
+    refresh_(ctx, text + " Thanks.", rids, 5, five[ui.state], grade="201_2")
     assert ex.rank_calls == before + 4  # so is the grading choice
 
 
-def test_plots_follow_the_columns_and_skip_stale_work(handlers):
-    refresh, replot, ex = handlers
+def test_plots_follow_the_columns_and_skip_stale_work(ctx):
+    ex, ui = ctx.explorer, ctx.ui
     state = {"dataset": "demo", "instance": ex.instance("demo", "201_1")}
     rids, text = ["bm25", "minilm"], "Only the key numbers, please."
-    shown = refresh_(refresh, text, rids, 10, state)[-1]
+    shown = refresh_(ctx, text, rids, 10, state)[ui.state]
     before = ex.sweep_calls
-    stale = replot("demo", text + " And more", rids, 10, "auto", None, shown)  # the editor moved on
-    assert ex.sweep_calls == before and all(isinstance(x, dict) and not x.get("value") for x in stale[:-1])
-    drawn = replot("demo", text, rids, 10, "auto", None, shown)
+    stale = plots_panel.replot(ctx, "demo", text + " And more", rids, 10, AUTO, None, shown)  # the editor moved on
+    assert ex.sweep_calls == before and list(stale) == [ui.state]  # every plot keeps what it shows
+    drawn = plots_panel.replot(ctx, "demo", text, rids, 10, AUTO, None, shown)
     assert ex.sweep_calls == before + 1
-    assert drawn[2]["value"] == "minilm" and drawn[2]["choices"] == rids  # rank movement of a dense model
-    replot("demo", text, rids, 10, "auto", None, drawn[-1])
+    assert drawn[ui.focus]["value"] == "minilm" and drawn[ui.focus]["choices"] == rids  # rank movement of a dense model
+    plots_panel.replot(ctx, "demo", text, rids, 10, AUTO, None, drawn[ui.state])
     assert ex.sweep_calls == before + 1  # already drawn
-    replot("demo", text, rids, 10, "auto", "bm25", drawn[-1])
+    plots_panel.replot(ctx, "demo", text, rids, 10, AUTO, "bm25", drawn[ui.state])
     assert ex.sweep_calls == before + 2  # another retriever for the rank movement
+
+
+def test_refresh_guards_say_why_and_keep_the_state(ctx):
+    ui = ctx.ui
+    assert refresh_(ctx, "x", ["bm25"], 10, {}) == {ui.rankings: "", ui.summary: "", ui.link: "", ui.state: {}}
+    state = {"dataset": "demo", "instance": ctx.explorer.instance("demo", "201_1")}
+    out = refresh_(ctx, "x", [], 10, state)
+    assert "Select at least one retriever" in out[ui.rankings] and value(out, ui.link) == SKIP
+    assert out[ui.state] is state
+
+
+def test_the_summary_is_written_by_the_ui(ctx):
+    """The sentences above the columns come from render.summarize, and travel in the state's
+    result (the JSON export carries them)."""
+    from html import escape
+
+    from demo.ui.render import summarize
+    ui = ctx.ui
+    state = {"dataset": "demo", "instance": ctx.explorer.instance("demo", "201_1")}
+    out = refresh_(ctx, "Only the key numbers, please.", ["bm25", "bm25@query"], 10, state)
+    result = out[ui.state]["result"]
+    assert result["changed"] is True and result["graded_chosen"] is False
+    assert result["summary"] == summarize(result) and escape(summarize(result)) in out[ui.summary]
+    assert "bm25@query unchanged at" in result["summary"]
+
+
+def test_a_pick_sets_the_pickers_and_the_editor(ctx):
+    bar, ui = ctx.bar, ctx.ui
+    out = picker.on_pick(ctx, "demo", None, "201_2", "dataset", ["bm25"])
+    assert set(out) == set(ctx.picks)
+    assert out[bar.query]["value"] == "201" and out[bar.instance]["value"] == "201_2"
+    assert out[ui.instruction] == ctx.explorer.instance("demo", "201_2")["instruction"]
+    assert out[ui.state]["instance"]["instance_id"] == "201_2" and out[ui.grade]["value"] == AUTO
+    assert picker.on_query(ctx, "demo", "201", "dataset", ["bm25"])[bar.instance]["value"] == "201_1"
+
+
+def test_a_dataset_that_cannot_open_keeps_the_view(ctx):
+    state = {"dataset": "demo", "instance": ctx.explorer.instance("demo", "201_1")}
+    out = picker.on_dataset(ctx, "/no/such/folder", "dataset", ["bm25"], state)
+    assert out[ctx.bar.dataset] == "demo" and "Still showing &#x27;demo&#x27;" in out[ctx.ui.qinfo]
+    assert set(out) == {ctx.bar.dataset, ctx.ui.qinfo}  # the pickers and the editor stay
+
+
+def test_variant_and_reset(ctx):
+    ui = ctx.ui
+    info = ctx.explorer.instance("demo", "201_1")
+    state = {"dataset": "demo", "instance": info}
+    assert editor.on_variant("0", state) == info["variants"][0]["text"]
+    assert editor.on_variant(None, state) == SKIP and editor.on_variant("999", state) == SKIP
+    assert editor.on_reset(state) == (info["instruction"], None)
+    out = editor.apply_variant(ctx, "0", "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, None, **QUIET)
+    assert out[ui.instruction] == info["variants"][0]["text"] and "data-retriever" in out[ui.rankings]
+    assert editor.apply_variant(ctx, None, "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, **QUIET) == \
+        {ui.state: state}
+    out = editor.apply_reset(ctx, "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, **QUIET)
+    assert out[ui.instruction] == info["instruction"] and out[ui.variant] is None
+
+
+def test_a_deep_link_restores_the_view_and_says_what_it_cannot(ctx):
+    bar, ui = ctx.bar, ctx.ui
+    request = SimpleNamespace(query_params={"instance": "201_2", "retrievers": "bm25,nope", "k": "5",
+                                            "grade": "201_1", "tab": "inspect", "instruction": "Edited."})
+    out = editor.restore_link(ctx, request)
+    assert out[bar.dataset] == "demo" and out[bar.retrievers]["value"] == ["bm25"] and out[bar.k] == 5
+    assert out[ui.instruction] == "Edited." and out[ui.grade]["value"] == "201_1"
+    assert out[ctx.tab_state] == "inspect" and "Unknown retriever 'nope' left out." in unescape(out[ui.qinfo])
+    bad = editor.restore_link(ctx, SimpleNamespace(query_params={"k": "99", "grade": "999_9", "tab": "x"}))
+    assert bad[bar.k] == 10 and bad[ctx.tab_state] == "explore" and bad[ui.grade]["value"] == AUTO
+    for said in ("k='99'", "Cannot grade against '999_9'", "Unknown tab 'x'"):
+        assert said in unescape(bad[ui.qinfo])
+
+
+def test_make_link_and_export_need_a_view(ctx):
+    assert columns.make_link("demo", "dataset", "x", ["bm25"], 10, AUTO, "explore", {}) == ""
+    info = ctx.explorer.instance("demo", "201_1")
+    link = columns.make_link("demo", "robustness:bm25", info["instruction"], ["bm25"], 10, "201_2", "inspect",
+                             {"instance": info})
+    assert "instruction=" not in link and "order=robustness%3Abm25" in link and "grade=201_2" in link
+    import gradio as gr
+    with pytest.raises(gr.Error):
+        columns.on_export({})
+
+
+def test_inspect_handlers_name_their_outputs(page):
+    ictx = page.inspect
+    ui = ictx.ui
+    out = on_retrievers(ictx, ["bm25", "minilm"], "minilm", None)
+    assert out[ui.a]["value"] == "minilm" and out[ui.b]["value"] == "bm25"
+    ids = [f"i{n}" for n in range(120)]
+    view = {"ids": ids, "rows": {i: {"query": "q", "retrievers": {}} for i in ids}, "page": 0}
+    assert on_page(ictx, view, 5, None, None, {})[ui.view_state]["page"] == 2  # the last page
+    assert on_open(ictx, "demo", None, "dataset", ["bm25"], None) == SKIP  # no row chosen: nothing moves
+    opened = on_open(ictx, "demo", "201_2", "dataset", ["bm25"], None)
+    assert opened[ictx.bar.instance]["value"] == "201_2" and ictx.tabs in opened
+
+
+def test_tour_handlers(page):
+    from demo.tour import STEPS, instruction_of
+    from demo.ui import tour_bar
+    tctx = page.tour
+    tour, ui = tctx.tour, page.explore.ctx.ui
+    assert tour_bar.on_load(tctx, SimpleNamespace(query_params={})) == SKIP  # no ?tour=: the page's own view
+    bad = tour_bar.on_load(tctx, SimpleNamespace(query_params={"tour": "99"}))
+    assert bad[tour.current] == 0 and f"steps 1 to {len(STEPS)}" in bad[tour.narrative]
+    assert tour_bar.on_end(tctx)[tour.start_btn]["visible"] is True
+    first = tour_bar.on_start(tctx)
+    assert first[tour.current] == 1 and first[ui.instruction] == instruction_of(tctx.explorer, STEPS[0])
+    assert first[tour.prev_btn]["interactive"] is False and first[tctx.bar.instance]["value"] == STEPS[0].instance_id

@@ -1,10 +1,14 @@
 """The Gradio app: the picker bar, one tab per job (Explore, Scoreboard, Inspect; each a UI
-module of its own over the same service) and the API endpoints of DESIGN §6.
+module of its own over the same service) and the API endpoints (/instance, /rank, /sweep,
+/inspect, /explain; docs/architecture.md).
 
-build_app(explorer) -> gr.Blocks; nothing is loaded at import. Per-session state lives in
-gr.State; the Explorer only memoises shared, read-only results.
+build_app(explorer) -> gr.Blocks; nothing is loaded at import. build_page also gives the tabs'
+handler contexts (tests call the handlers with them). Per-session state lives in gr.State; the
+Explorer only memoises shared, read-only results.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -16,8 +20,9 @@ from demo.service import Explorer
 from demo.settings import export_ttl_seconds, upload_limit
 from demo.ui import explore, inspect_tab, scoreboard_tab, tour_bar
 from demo.ui.controls import DEFAULT_RETRIEVERS, build_bar, retriever_choices, unavailable_models  # noqa: F401
-from demo.ui.layout import CSS, EXPLAINER, HEADER, PAGE_JS
+from demo.ui.inspect_handlers import InspectCtx
 from demo.ui.render import summarize
+from demo.ui.layout import CSS, EXPLAINER, HEADER, PAGE_JS
 from demo.ui.present import PRESENT_CSS, PRESENT_ON_LOAD_JS, PRESENT_TOGGLE_JS
 
 
@@ -38,11 +43,24 @@ def theme() -> gr.themes.Base:
         layout_gap="8px", block_padding="6px 8px")
 
 
+@dataclass
+class Page:
+    """The app and what its tabs' handlers are bound to."""
+    app: gr.Blocks
+    explore: explore.Explore  # .ctx: the Explore handlers' context
+    inspect: InspectCtx
+    tour: tour_bar.TourCtx
+
+
 def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -> gr.Blocks:
+    return build_page(explorer, default_dataset).app
+
+
+def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") -> Page:
     explorer = explorer or Explorer()
     warm_up()  # WordNet (synonym variants) loads in the background while the page opens
 
-    # ---- API (gradio_client), DESIGN §6 ------------------------------------------------------
+    # ---- API (gradio_client) -------------------------------------------------------------------
     def api_instance(dataset: str, instance_id: str) -> dict:
         """The instance, its targets and the variants one click can apply."""
         return _api(explorer.instance, dataset, instance_id)
@@ -58,7 +76,7 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
                 "robustness": result["robustness"], "summary": summarize(result), "k": result["k"]}
 
     def api_inspect(dataset: str, retrievers: list[str], k: int = 10) -> dict:
-        """The instance table (DESIGN §12): per instance and retriever its target rank, nDCG@k,
+        """The instance table (the Inspect tab's): per instance and retriever its target rank, nDCG@k,
         outcome and top doc, as `python -m demo inspect --json` writes it."""
         return table_answer(_api(explorer.inspect, dataset, retrievers, k))
 
@@ -90,8 +108,8 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
             with gr.Tab("Scoreboard", id="scoreboard", elem_id="tab-scoreboard") as board_tab:
                 scoreboard_tab.build(explorer, bar)
             with gr.Tab("Inspect", id="inspect", elem_id="tab-inspect") as inspect_tab_:
-                inspect_tab.build(explorer, bar, view, tabs)
-        tour_bar.wire(tour, explorer, bar, view)
+                inspect_ctx = inspect_tab.build(explorer, bar, view, tabs)
+        tour_ctx = tour_bar.wire(tour, explorer, bar, view)
         app.load(None, None, present_flag, js=PRESENT_ON_LOAD_JS, **PRIVATE)
         present.click(None, present_flag, present_flag, js=PRESENT_TOGGLE_JS, **PRIVATE)
         for tab, name in ((explore_tab, "explore"), (board_tab, "scoreboard"), (inspect_tab_, "inspect")):
@@ -107,7 +125,7 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
         gr.api(api_inspect, api_name="inspect")
         gr.api(api_explain, api_name="explain")
     app.queue(default_concurrency_limit=8)
-    return app
+    return Page(app, view, inspect_ctx, tour_ctx)
 
 
 def _api(fn, *args):

@@ -1,262 +1,29 @@
-"""The Inspect tab (DESIGN §12): the instance table of the retrievers selected in the picker bar
-(and of run files uploaded for this session), filtered per system ("A hit, B sibling"), the
-contrast of two systems, the "instruction hurts" view, and notes per instance.
+"""The Inspect tab: the instance table of the retrievers selected in the picker bar (and of run
+files uploaded for this session), filtered per system ("A hit, B sibling"), the contrast of two
+systems, the "instruction hurts" view, and notes per instance.
 
-Thin handlers over the service (Explorer.inspect) and the pure helpers of demo.inspection and
-demo.notes. Per-session state: the filtered view (gr.State), this session's notes and runs.
+Layout and events here; the handlers are in demo.ui.inspect_handlers (bound to an InspectCtx),
+the table's pure helpers in demo.ui.inspect_table (over demo.inspection and demo.notes).
 A row opens the instance in the Explore tab through explore.pick and explore.live."""
 from __future__ import annotations
-
-import os
-import tempfile
-from html import escape
-from pathlib import Path
 
 import gradio as gr
 
 from demo import notes
-from demo.errors import UserError
-from demo.inspection import (OUTCOME_HELP, OUTCOMES, SORTS, contrast, filter_rows, instruction_hurts,
-                             outcome_counts, rows_to_csv, sort_rows, worst_per_query)
-from demo.retrievers import ids as rids
-from demo.retrievers.registry import parse_id
-from demo.runs import load_bytes
+from demo.inspection import OUTCOMES, SORTS
 from demo.service import Explorer
 from demo.settings import public_mode
-from demo.ui.controls import Bar, retriever_choices
-from demo.ui.render import render_error
-
-PRIVATE = dict(api_visibility="private")
-PAGE = 50
-MAX_RUN_BYTES = 100 * 2**20
-ALL = "(all base queries)"
-VIEWS = ["all instances", "contrast of A and B (most disagreement first)",
-         "instruction hurts A (A worse than A@query)"]
+from demo.ui import inspect_handlers as h
+from demo.ui.binding import PRIVATE, bind
+from demo.ui.controls import Bar
+from demo.ui.inspect_handlers import InspectCtx, InspectUI
+# the table's helpers, where benchmarks/app_full.py and tests import them from
+from demo.ui.inspect_table import (ALL, PAGE, VIEWS, instance_html, page_table, query_variant,  # noqa: F401
+                                   summary_html, table_retrievers, view_rows)
 
 
-def query_variant(rid: str) -> str | None:
-    """R@query for a live model or a fusion of two; None for a run file (no instruction-free
-    twin), a reranker or an id that does not parse."""
-    if rids.is_run(rid):
-        return None
-    try:
-        ref = parse_id(rid)
-    except UserError:
-        return None
-    if isinstance(ref, rids.Single):
-        return rids.Single(ref.model_id, "query").id
-    if isinstance(ref, rids.Fusion) and all(isinstance(p, rids.Single) for p in ref.parts):
-        return rids.Fusion(tuple(rids.Single(p.model_id, "query") for p in ref.parts), ref.k).id
-    return None
-
-
-def table_retrievers(selected, a, view) -> list[str]:
-    ids = list(dict.fromkeys(selected or []))
-    if view == VIEWS[2] and a and query_variant(a) and query_variant(a) not in ids:
-        ids.append(query_variant(a))
-    return ids
-
-
-def view_rows(rows, a, a_out, b, b_out, view, query, text, worst, sort):
-    """The rows to show, in order: filters, then the view's order."""
-    rows = filter_rows(rows, {r: o for r, o in ((a, a_out), (b, b_out)) if r}, None if query in (None, ALL) else query,
-                       text)
-    if worst and a:
-        rows = worst_per_query(rows, a)
-    if view == VIEWS[1] and a and b:
-        return contrast(rows, a, b)
-    if view == VIEWS[2] and a and query_variant(a):
-        return instruction_hurts(rows, a, query_variant(a))
-    return sort_rows(rows, sort or SORTS[0], a)
-
-
-def page_table(view: dict, a: str | None, b: str | None, session_notes: dict) -> tuple[dict, str]:
-    """One page of the view as Dataframe rows, and the label under it."""
-    ids, page = view.get("ids", []), view.get("page", 0)
-    rows = view.get("rows", {})
-    systems = [r for r in (a, b) if r]
-    head = ["instance", "base query"]
-    for rid in systems:
-        head += [f"{rid} rank", f"{rid} nDCG", f"{rid} outcome", f"{rid} top doc"]
-    with_delta = bool(ids) and "delta" in rows[ids[0]]
-    head += (["Δ nDCG"] if with_delta else []) + ["note"]
-    data = []
-    for iid in ids[page * PAGE:(page + 1) * PAGE]:
-        row = rows[iid]
-        line = [iid, row["query"]]
-        for rid in systems:
-            c = row["retrievers"].get(rid)
-            line += ["–", "", "not in the run", ""] if c is None else [
-                c["target_rank"] if c["target_rank"] is not None else "–", f"{100 * c['ndcg']:.0f}", c["outcome"],
-                c["top_doc"] or ""]
-        if with_delta:
-            line.append(f"{100 * row['delta']:+.0f}")
-        note = session_notes.get(iid)
-        line.append(f"[{note['tag'] or 'note'}] {note['text']}".strip() if note else "")
-        data.append(line)
-    pages = max(1, -(-len(ids) // PAGE))
-    label = (f"rows {page * PAGE + 1}–{min(len(ids), (page + 1) * PAGE)} of {len(ids):,} · page {page + 1} of {pages}"
-             if ids else "no instance matches")
-    return gr.update(value={"headers": head, "data": data or [[""] * len(head)]}), label
-
-
-def summary_html(result: dict, shown: int, a: str | None, b: str | None) -> str:
-    rows = result["rows"]
-    parts = []
-    for rid in [r for r in (a, b) if r]:
-        counts = outcome_counts(rows, rid)
-        covered = sum(counts.values())
-        chips = " · ".join(f'<span title="{escape(OUTCOME_HELP[o], quote=True)}">{escape(o)} <b>{n}</b></span>'
-                           for o, n in counts.items())
-        cover = f" (covers {covered:,} of {len(rows):,})" if covered < len(rows) else ""
-        parts.append(f"<div><code>{escape(rid)}</code>{escape(cover)}: {chips}</div>")
-    errors = "".join(render_error(f"{rid}: {msg}") for rid, msg in result["errors"].items())
-    return (f'<div class="legend">{shown:,} of {len(rows):,} instances shown, outcome at k={result["k"]}</div>'
-            + "".join(parts) + errors)
-
-
-def instance_html(row: dict, k: int) -> str:
-    cells = "".join(
-        f"<li><code>{escape(rid)}</code>: {escape(c['outcome'])}, target "
-        f"{'#' + str(c['target_rank']) if c['target_rank'] is not None else 'not retrieved'}, "
-        f"nDCG@{k} {100 * c['ndcg']:.0f}, first <code>{escape(c['top_doc'] or '–')}</code></li>"
-        for rid, c in row["retrievers"].items())
-    return (f'<div class="inspect-instance"><b>{escape(row["instance_id"])}</b> · {escape(row["query"])}'
-            f'<div class="legend">{escape(row["instruction"])}</div>'
-            f'<div class="legend">target <code>{escape(", ".join(row["targets"]))}</code></div><ul>{cells}</ul></div>')
-
-
-def build(explorer: Explorer, bar: Bar, explore, tabs: gr.Tabs) -> None:
-    public = public_mode()
-
-    def folder_of(folder: str | None) -> str:
-        return (folder or "").strip() or str(notes.default_folder())
-
-    def session_notes(dataset: str, held: dict, folder: str) -> dict:
-        """This dataset's notes: the session's copy, read from the notes folder the first time
-        (never in public mode, where notes live only in the session)."""
-        held = held or {}
-        if held.get("dataset") == dataset and held.get("folder") == folder:
-            return held
-        loaded = {} if public else notes.load(notes.notes_path(folder, dataset))
-        return {"dataset": dataset, "folder": folder, "notes": loaded}
-
-    # ---- handlers ------------------------------------------------------------------------------
-    def on_retrievers(selected, a, b):
-        ids = list(selected or [])
-        a = a if a in ids else (ids[0] if ids else None)
-        b = b if b in ids and b != a else next((r for r in ids if r != a), None)
-        return gr.update(choices=ids, value=a), gr.update(choices=ids, value=b)
-
-    def compute(dataset, selected, k, runs, a, a_out, b, b_out, view, query, text, worst, sort, held, folder,
-                progress=gr.Progress()):
-        folder = folder_of(folder)
-        ids = table_retrievers(selected, a, view)
-        if not ids:
-            return {}, held, render_error("Select at least one retriever in the bar above."), gr.update(), "", \
-                gr.update()
-        progress(0.0, desc="ranking every instance (the first time for a model takes a while)")
-        try:  # the bar moves a query at a time (about 15 s for 9,906 instances and four retrievers)
-            result = explorer.inspect(dataset, ids, k, runs=runs, progress=lambda what, d, t: progress(
-                d / max(t, 1), desc=f"{what}: {d:,} of {t:,}"))
-            bench = explorer.benchmark(dataset)
-        except UserError as e:
-            return {}, held, render_error(str(e)), gr.update(), "", gr.update()
-        held = session_notes(dataset, held, folder)
-        rows = view_rows(result["rows"], a, a_out, b, b_out, view, query, text, worst, sort)
-        view_state = {"ids": [r["instance_id"] for r in rows], "rows": {r["instance_id"]: r for r in rows},
-                      "page": 0, "k": result["k"], "dataset": dataset, "retrievers": ids}
-        table, label = page_table(view_state, a, b, held["notes"])
-        queries = [ALL] + [(f"{bench.instances[m[0]].query} · {q}", q) for q, m in bench.groups.items()]
-        return view_state, held, summary_html(result, len(rows), a, b), table, label, \
-            gr.update(choices=queries, value=query if query else ALL)
-
-    def on_page(view, step, a, b, held):
-        view = dict(view or {})
-        pages = max(1, -(-len(view.get("ids", [])) // PAGE))
-        view["page"] = min(max(0, view.get("page", 0) + step), pages - 1)
-        table, label = page_table(view, a, b, (held or {}).get("notes", {}))
-        return view, table, label
-
-    def on_select(view, held, evt: gr.SelectData):
-        row_value = evt.row_value or []
-        iid = str(row_value[0]) if row_value else None
-        row = (view or {}).get("rows", {}).get(iid)
-        if row is None:
-            return None, "", gr.update(), gr.update(), ""
-        note = (held or {}).get("notes", {}).get(iid, {})
-        return iid, instance_html(row, view["k"]), note.get("tag") or None, note.get("text", ""), ""
-
-    def on_open(dataset, iid, order, selected, runs):
-        if not iid:
-            return (gr.update(),) * (len(explore.picks) + 1)
-        # with this session's runs: the query picker may be ordered by one of them
-        return tuple(explore.pick(dataset, None, iid, order, selected, runs)) + (gr.Tabs(selected="explore"),)
-
-    def on_save(dataset, iid, tag, text, held, folder, view, a, b):
-        folder = folder_of(folder)
-        if not iid:
-            return held, render_error("Pick a row of the table first."), gr.update()
-        try:
-            note = notes.make_note(iid, tag, text)
-            held = session_notes(dataset, held, folder)
-            if not public:
-                notes.save(notes.notes_path(folder, dataset), note)
-        except UserError as e:
-            return held, render_error(str(e)), gr.update()
-        held = {**held, "notes": notes.apply(held["notes"], note)}
-        where = "kept in this session only (public mode): download them below" if public else \
-            f"saved to {notes.notes_path(folder, dataset)}"
-        table, _ = page_table(view or {}, a, b, held["notes"])
-        return held, f'<div class="legend">Note on {escape(iid)} {escape(where)}.</div>', table
-
-    def on_download(dataset, held, folder, view):
-        held = session_notes(dataset, held, folder_of(folder))
-        out = Path(tempfile.mkdtemp(prefix="instructir-notes-"))
-        files = {"notes.csv": notes.to_csv(held["notes"]), "notes.jsonl": notes.to_jsonl(held["notes"])}
-        if view and view.get("ids"):
-            rows = [view["rows"][i] for i in view["ids"]]
-            files["instances.csv"] = rows_to_csv(rows, view["retrievers"], view["k"], held["notes"])
-        for name, content in files.items():
-            (out / name).write_text(content, encoding="utf-8")
-        return held, [str(out / n) for n in files]
-
-    def on_notes_upload(path, dataset, held, folder):
-        folder = folder_of(folder)
-        if not path:
-            return held, ""
-        try:
-            bench = explorer.benchmark(dataset)
-            data = _read_limited(path, MAX_RUN_BYTES)
-            incoming = notes.parse(data, Path(path).name, bench.instances)
-            held = session_notes(dataset, held, folder)
-            if not public:
-                notes.save_all(notes.notes_path(folder, dataset), incoming.values())
-        except UserError as e:
-            return held, render_error(str(e))
-        merged = dict(held["notes"])
-        for note in incoming.values():
-            merged = notes.apply(merged, note)
-        return {**held, "notes": merged}, f'<div class="legend">{len(incoming)} notes added.</div>'
-
-    def on_run_upload(path, dataset, runs, selected):
-        """A run file for this session: read, checked against the dataset, added to the pickers."""
-        if not path:
-            return runs, gr.update(), ""
-        name = Path(path).name
-        try:
-            data = _read_limited(path, MAX_RUN_BYTES)
-            bench = explorer.benchmark(dataset)
-            run = load_bytes(data, bench, name)
-        except UserError as e:
-            return runs, gr.update(), render_error(str(e))
-        runs = {**(runs or {}), run.name: run}
-        run_ids = [r.retriever_id for r in explorer.runs(dataset, runs).values()]
-        value = list(dict.fromkeys(list(selected or []) + [run.retriever_id]))
-        return runs, gr.update(choices=retriever_choices(run_ids), value=value), \
-            f'<div class="legend">{escape(run.describe(bench))}; it is now a column in Explore and a system here.</div>'
-
-    # ---- layout ---------------------------------------------------------------------------------------
+def layout(public: bool) -> InspectUI:
+    """The tab's components, in page order."""
     gr.Markdown("Every instance of the dataset for the retrievers selected above: where the target landed and "
                 "what outranked it. **hit** target in the top k · **sibling** another user's target outranks it "
                 "(the instruction was not followed) · **generic** the untailored passage outranks it · "
@@ -307,37 +74,43 @@ def build(explorer: Explorer, bar: Bar, explore, tabs: gr.Tabs) -> None:
         notes_file = gr.File(label="Upload notes (CSV or JSONL as downloaded here)", type="filepath",
                              elem_id="notes-upload")
         notes_info = gr.HTML(elem_id="notes-info")
-
-    view_state, notes_state, chosen = gr.State({}), gr.State({}), gr.State(None)
-
-    # ---- events ---------------------------------------------------------------------------------------
-    bar.retrievers.change(on_retrievers, [bar.retrievers, a, b], [a, b], **PRIVATE)
-    inputs = [bar.dataset, bar.retrievers, bar.k, bar.runs, a, a_out, b, b_out, view, query, text, worst, sort,
-              notes_state, folder]
-    outputs = [view_state, notes_state, summary, table, page_label, query]
-    gr.on([build_btn.click, a.input, a_out.input, b.input, b_out.input, view.input, query.input, text.submit,
-           worst.input, sort.input], compute, inputs, outputs, trigger_mode="always_last", **PRIVATE)
-    prev_btn.click(lambda v, a_, b_, h: on_page(v, -1, a_, b_, h), [view_state, a, b, notes_state],
-                   [view_state, table, page_label], **PRIVATE)
-    next_btn.click(lambda v, a_, b_, h: on_page(v, 1, a_, b_, h), [view_state, a, b, notes_state],
-                   [view_state, table, page_label], **PRIVATE)
-    table.select(on_select, [view_state, notes_state], [chosen, chosen_html, tag, note_text, note_status], **PRIVATE)
-    open_btn.click(on_open, [bar.dataset, chosen, bar.order, bar.retrievers, bar.runs], explore.picks + [tabs],
-                   **PRIVATE).then(**explore.live)
-    save_btn.click(on_save, [bar.dataset, chosen, tag, note_text, notes_state, folder, view_state, a, b],
-                   [notes_state, note_status, table], **PRIVATE)
-    download_btn.click(on_download, [bar.dataset, notes_state, folder, view_state], [notes_state, note_files],
-                       **PRIVATE)
-    notes_file.upload(on_notes_upload, [notes_file, bar.dataset, notes_state, folder], [notes_state, notes_info],
-                      **PRIVATE)
-    run_file.upload(on_run_upload, [run_file, bar.dataset, bar.runs, bar.retrievers],
-                    [bar.runs, bar.retrievers, run_info], **PRIVATE).then(
-        on_retrievers, [bar.retrievers, a, b], [a, b], **PRIVATE)
+    return InspectUI(run_file, run_info, a, a_out, b, b_out, view, query, text, sort, worst, build_btn, summary, table,
+                     prev_btn, page_label, next_btn, chosen_html, tag, note_text, save_btn, open_btn, note_status,
+                     folder, download_btn, note_files, notes_file, notes_info, gr.State({}), gr.State({}),
+                     gr.State(None))
 
 
-def _read_limited(path: str, limit: int) -> bytes:
-    size = os.path.getsize(path)
-    if size > limit:
-        raise UserError(f"{Path(path).name} is {size / 2**20:.0f} MB; the limit is {limit // 2**20} MB "
-                        "(gzip it, or keep the top 100 docs per query)")
-    return Path(path).read_bytes()
+def build(explorer: Explorer, bar: Bar, explore, tabs: gr.Tabs) -> InspectCtx:
+    public = public_mode()
+    ctx = InspectCtx(explorer, public, bar, explore, tabs, layout(public))
+    wire(ctx)
+    return ctx
+
+
+def wire(ctx: InspectCtx) -> None:
+    """The tab's events; every handler returns {component: value} for the outputs named here."""
+    bar, ui, explore = ctx.bar, ctx.ui, ctx.explore
+    bar.retrievers.change(bind(h.on_retrievers, ctx), [bar.retrievers, ui.a, ui.b], [ui.a, ui.b], **PRIVATE)
+    inputs = [bar.dataset, bar.retrievers, bar.k, bar.runs, ui.a, ui.a_out, ui.b, ui.b_out, ui.view, ui.query,
+              ui.text, ui.worst, ui.sort, ui.notes_state, ui.folder]
+    outputs = [ui.view_state, ui.notes_state, ui.summary, ui.table, ui.page_label, ui.query]
+    gr.on([ui.build_btn.click, ui.a.input, ui.a_out.input, ui.b.input, ui.b_out.input, ui.view.input, ui.query.input,
+           ui.text.submit, ui.worst.input, ui.sort.input], bind(h.compute, ctx), inputs, outputs,
+          trigger_mode="always_last", **PRIVATE)
+    paging = [ui.view_state, ui.a, ui.b, ui.notes_state]
+    ui.prev_btn.click(bind(h.on_prev, ctx), paging, [ui.view_state, ui.table, ui.page_label], **PRIVATE)
+    ui.next_btn.click(bind(h.on_next, ctx), paging, [ui.view_state, ui.table, ui.page_label], **PRIVATE)
+    ui.table.select(bind(h.on_select, ctx), [ui.view_state, ui.notes_state],
+                    [ui.chosen, ui.chosen_html, ui.tag, ui.note_text, ui.note_status], **PRIVATE)
+    ui.open_btn.click(bind(h.on_open, ctx), [bar.dataset, ui.chosen, bar.order, bar.retrievers, bar.runs],
+                      explore.picks + [ctx.tabs], **PRIVATE).then(**explore.live)
+    ui.save_btn.click(bind(h.on_save, ctx), [bar.dataset, ui.chosen, ui.tag, ui.note_text, ui.notes_state, ui.folder,
+                                             ui.view_state, ui.a, ui.b],
+                      [ui.notes_state, ui.note_status, ui.table], **PRIVATE)
+    ui.download_btn.click(bind(h.on_download, ctx), [bar.dataset, ui.notes_state, ui.folder, ui.view_state],
+                          [ui.notes_state, ui.note_files], **PRIVATE)
+    ui.notes_file.upload(bind(h.on_notes_upload, ctx), [ui.notes_file, bar.dataset, ui.notes_state, ui.folder],
+                         [ui.notes_state, ui.notes_info], **PRIVATE)
+    ui.run_file.upload(bind(h.on_run_upload, ctx), [ui.run_file, bar.dataset, bar.runs, bar.retrievers],
+                       [bar.runs, bar.retrievers, ui.run_info], **PRIVATE).then(
+        bind(h.on_retrievers, ctx), [bar.retrievers, ui.a, ui.b], [ui.a, ui.b], **PRIVATE)

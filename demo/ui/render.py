@@ -127,25 +127,12 @@ def _pmrr(r: dict) -> str:
             f'positive when it moves down, as it should">p-MRR <b class="pmrr {cls}">{v:+.0f}</b></span>')
 
 
-def render_summary(result: dict) -> str:
-    lost = result.get("relevance_lost")
-    if not lost:
-        note = ""
-    elif result.get("graded_against", result.get("instance_id")) != result.get("instance_id"):
-        note = (f'<div class="legend">Badges, nDCG and ranks grade against {escape(result["graded_against"])}\'s '
-                f'target; p-MRR: where {escape(result["instance_id"])}\'s own target went (&gt; 0: pushed down, as it should be).</div>')
-    else:
-        note = (f'<div class="legend">The editor holds {escape(lost)}: the target is no longer what this text '
-                f'asks for, so a retriever that follows instructions should push it down (p-MRR &gt; 0).</div>')
-    return f'<div class="summary">{escape(summarize(result))}</div>{note}'
-
-
-def summarize(result: dict) -> str:
-    """The comparison in one sentence per retriever: how its target rank moved (the `/rank` JSON)."""
-    return _graded_note(result) + _moves(result["retrievers"], result["changed"])
+def _at(rank: int | None) -> str:
+    return f"#{rank}" if rank is not None else "not retrieved"
 
 
 def _graded_note(result: dict) -> str:
+    """Whose target the numbers grade against, when it is not the instance's own."""
     if result["graded_against"] == result["instance_id"]:
         return ""
     who = result["graded_against"] + (f" ({result['graded_persona']})" if result.get("graded_persona") else "")
@@ -153,11 +140,8 @@ def _graded_note(result: dict) -> str:
     return f"Graded against the target of {who}, {why}. "
 
 
-def _at(rank: int | None) -> str:
-    return f"#{rank}" if rank is not None else "not retrieved"
-
-
 def _moves(results: dict, changed: bool) -> str:
+    """One sentence per edit: how each retriever's target rank moved."""
     if not changed:
         return "Original instruction: " + "; ".join(
             f"{rid}: target {'at ' if r['target_rank'] else ''}{_at(r['target_rank'])}"
@@ -185,6 +169,30 @@ def _moves(results: dict, changed: bool) -> str:
         else:
             parts.append(f"{rid}: target {'rose' if new < old else 'fell'} from #{old} to #{new}{pm}")
     return "; ".join(parts) + "."
+
+
+def summarize(result: dict) -> str:
+    """The sentences above the columns for a result of Explorer.rank: whose target grades the
+    numbers (when not the instance's own), then how each retriever's target rank moved. Reads
+    `changed` (the text differs from the instance's own) and `graded_chosen` (another instance's
+    target was picked in "Grade against"), never a `summary` key."""
+    return _graded_note(result) + _moves(result["retrievers"], result["changed"])
+
+
+def render_summary(result: dict) -> str:
+    """The summary panel: result["summary"] holds summarize(result) (the caller sets it, see
+    demo.ui.explore.columns), with a line on p-MRR when the target lost its relevance."""
+    lost = result.get("relevance_lost")
+    if not lost:
+        note = ""
+    elif result.get("graded_against", result.get("instance_id")) != result.get("instance_id"):
+        note = (f'<div class="legend">Badges, nDCG and ranks grade against {escape(result["graded_against"])}\'s '
+                f'target; p-MRR: where {escape(result["instance_id"])}\'s own target went (&gt; 0: pushed down, as it should be).</div>')
+    else:
+        note = (f'<div class="legend">The editor holds {escape(lost)}: the target is no longer what this text '
+                f'asks for, so a retriever that follows instructions should push it down (p-MRR &gt; 0).</div>')
+    return f'<div class="summary">{escape(summarize(result))}</div>{note}'
+
 
 
 def render_unavailable(models) -> str:

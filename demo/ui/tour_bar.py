@@ -1,4 +1,4 @@
-"""The guided tour's bar (DESIGN §14), above the Explore tab: step n of N, its narrative, and
+"""The guided tour's bar, above the Explore tab: step n of N, its narrative, and
 previous/next buttons (arrow keys too, see TOUR_KEYS_JS). Opening a step sets the picker bar
 and the editor to the step's prepared view through the Explore tab's own handlers, so what the
 narrative says is what the columns show. `?tour=N` opens step N."""
@@ -12,9 +12,8 @@ import gradio as gr
 from demo.errors import UserError
 from demo.service import Explorer
 from demo.tour import STEPS, TOUR_DATASET, open_step
+from demo.ui.binding import PRIVATE, bind
 from demo.ui.controls import DATASET_ORDER, Bar, order_choices
-
-PRIVATE = dict(api_visibility="private")
 
 TOUR_CSS = """
 #tour { border-left: 4px solid var(--ix-accent); background: var(--ix-summary-bg); border-radius: 6px; padding: 6px 12px; }
@@ -74,47 +73,76 @@ def layout() -> TourBar:
     return TourBar(current, panel, narrative, prev_btn, next_btn, end_btn, start_btn)
 
 
-def wire(tour: TourBar, explorer: Explorer, bar: Bar, explore) -> None:
+@dataclass(frozen=True, eq=False)
+class TourCtx:
+    """The dependencies of the tour's handlers."""
+    explorer: Explorer
+    tour: TourBar
+    bar: Bar
+    explore: object  # demo.ui.explore.Explore: a step opens through its pick
+
+
+def show(ctx: TourCtx, n: int) -> dict:
+    """Open step n (clamped to the tour): the bar, the picker bar and the editor set to its view."""
+    tour, bar, explore = ctx.tour, ctx.bar, ctx.explore
+    n = max(1, min(int(n), len(STEPS)))
+    try:
+        step = open_step(ctx.explorer, STEPS, n)
+    except (UserError, KeyError) as e:
+        return {tour.current: 0, tour.panel: gr.update(visible=True), tour.start_btn: gr.update(visible=False),
+                tour.narrative: f'<div class="app-error">The tour cannot open step {n}: {escape(str(e))}</div>'}
+    view = step["view"]
+    picks = explore.pick(view["dataset"], None, view["instance"], DATASET_ORDER, view["retrievers"])
+    return {tour.current: n, tour.panel: gr.update(visible=True), tour.start_btn: gr.update(visible=False),
+            tour.narrative: render_step(step), tour.prev_btn: gr.update(interactive=n > 1),
+            tour.next_btn: gr.update(interactive=n < len(STEPS)), bar.dataset: gr.update(value=TOUR_DATASET),
+            bar.order: gr.update(choices=order_choices(view["retrievers"]), value=DATASET_ORDER),
+            bar.retrievers: gr.update(value=view["retrievers"]), bar.k: gr.update(value=view["k"]),
+            **picks, explore.ctx.ui.instruction: view["instruction"]}  # the editor holds the step's variant
+
+
+def on_start(ctx: TourCtx) -> dict:
+    return show(ctx, 1)
+
+
+def on_next(ctx: TourCtx, n: int) -> dict:
+    return show(ctx, n + 1)
+
+
+def on_prev(ctx: TourCtx, n: int) -> dict:
+    return show(ctx, n - 1)
+
+
+def on_end(ctx: TourCtx) -> dict:
+    return {ctx.tour.current: 0, ctx.tour.panel: gr.update(visible=False), ctx.tour.start_btn: gr.update(visible=True)}
+
+
+def on_load(ctx: TourCtx, request: gr.Request):
+    """`?tour=N` opens step N; a step the tour lacks says so."""
+    tour = ctx.tour
+    raw = dict(request.query_params).get("tour") if request is not None else None
+    if raw is None:
+        return gr.skip()
+    if not str(raw).isdigit() or not 1 <= int(raw) <= len(STEPS):
+        return {tour.current: 0, tour.panel: gr.update(visible=True),
+                tour.narrative: f'<div class="app-error">The link asks for tour step {escape(str(raw))}; '
+                                f'the tour has steps 1 to {len(STEPS)}.</div>'}
+    return show(ctx, int(raw))
+
+
+def wire(tour: TourBar, explorer: Explorer, bar: Bar, explore) -> TourCtx:
     """Opening a step goes through the Explore tab's own handlers: its picks, then its columns and plots."""
+    ctx = TourCtx(explorer, tour, bar, explore)
     outputs = [tour.current, tour.panel, tour.start_btn, tour.narrative, tour.prev_btn, tour.next_btn, bar.dataset,
                bar.order, bar.retrievers, bar.k] + explore.picks
-
-    def show(n: int):
-        n = max(1, min(int(n), len(STEPS)))
-        try:
-            step = open_step(explorer, STEPS, n)
-        except (UserError, KeyError) as e:
-            return (0, gr.update(visible=True), gr.update(visible=False),
-                    f'<div class="app-error">The tour cannot open step {n}: {escape(str(e))}</div>') + \
-                (gr.update(),) * (len(outputs) - 4)
-        view = step["view"]
-        picks = list(explore.pick(view["dataset"], None, view["instance"], DATASET_ORDER, view["retrievers"]))
-        picks[3] = view["instruction"]  # the editor holds the step's variant
-        return (n, gr.update(visible=True), gr.update(visible=False), render_step(step),
-                gr.update(interactive=n > 1), gr.update(interactive=n < len(STEPS)),
-                gr.update(value=TOUR_DATASET), gr.update(choices=order_choices(view["retrievers"]), value=DATASET_ORDER),
-                gr.update(value=view["retrievers"]),
-                gr.update(value=view["k"]), *picks)
-
-    def on_load(request: gr.Request):
-        raw = dict(request.query_params).get("tour") if request is not None else None
-        if raw is None:
-            return (gr.update(),) * len(outputs)
-        if not str(raw).isdigit() or not 1 <= int(raw) <= len(STEPS):
-            return (0, gr.update(visible=True), gr.update(),
-                    f'<div class="app-error">The link asks for tour step {escape(str(raw))}; '
-                    f'the tour has steps 1 to {len(STEPS)}.</div>') + (gr.update(),) * (len(outputs) - 4)
-        return show(int(raw))
-
-    def end():
-        return 0, gr.update(visible=False), gr.update(visible=True)
 
     def then_view(event):
         event.then(**explore.live).then(**explore.drawing)
 
-    then_view(tour.start_btn.click(lambda: show(1), None, outputs, **PRIVATE))
-    then_view(tour.next_btn.click(lambda n: show(n + 1), tour.current, outputs, **PRIVATE))
-    then_view(tour.prev_btn.click(lambda n: show(n - 1), tour.current, outputs, **PRIVATE))
-    tour.end_btn.click(end, None, [tour.current, tour.panel, tour.start_btn], **PRIVATE)
+    then_view(tour.start_btn.click(bind(on_start, ctx), None, outputs, **PRIVATE))
+    then_view(tour.next_btn.click(bind(on_next, ctx), tour.current, outputs, **PRIVATE))
+    then_view(tour.prev_btn.click(bind(on_prev, ctx), tour.current, outputs, **PRIVATE))
+    tour.end_btn.click(bind(on_end, ctx), None, [tour.current, tour.panel, tour.start_btn], **PRIVATE)
     # after the Explore tab has restored the page's own link, so the step is what stays on screen
-    then_view(explore.loaded.then(on_load, None, outputs, **PRIVATE))
+    then_view(explore.loaded.then(bind(on_load, ctx), None, outputs, **PRIVATE))
+    return ctx

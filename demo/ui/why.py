@@ -14,9 +14,9 @@ from html import escape
 import gradio as gr
 
 from demo.errors import UserError
+from demo.ui.binding import PRIVATE, bind
 from demo.ui.render import render_error
 
-PRIVATE = dict(api_visibility="private")
 TOP_TERMS = 10  # the rest of BM25's terms are summed in one row, so the rows still add up to the score
 SOURCES = {"query": ("hq", "query"), "instruction": ("hi", "instruction"), "both": ("hq", "query + instruction")}
 
@@ -106,5 +106,5 @@ def build(explorer, dataset: gr.components.Component, instruction: gr.components
     request = gr.Textbox(visible="hidden", elem_id="why-request")
     go = gr.Button(visible="hidden", elem_id="why-go")
     go.click(None, None, [request, panel], js=START_JS, **PRIVATE).then(
-        lambda *args: explain_html(explorer, *args), [request, dataset, instruction, state], panel,
+        bind(explain_html, explorer), [request, dataset, instruction, state], panel,
         show_progress="hidden", **PRIVATE)

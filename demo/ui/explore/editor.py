@@ -1,0 +1,101 @@
+"""The instruction editor's handlers: a variant or the reset sets the editor and draws the
+columns in one round trip (the plots follow in a chained event), and restoring a deep link
+sets the bar, the editor and the tab from the page address."""
+from __future__ import annotations
+
+import gradio as gr
+
+from demo.errors import UserError
+from demo.ui.controls import (DATASET_ORDER, DEFAULT_RETRIEVERS, order_choices, order_value, parse_order,
+                              retriever_choices, split_retrievers)
+from demo.ui.explore.columns import refresh
+from demo.ui.explore.context import MAX_K, TABS, Ctx, notice
+from demo.ui.explore.picker import run_ids, select
+
+
+def on_variant(choice, state):
+    """The text of the chosen variant of the instance in `state`; gr.update() for none."""
+    variants = (state or {}).get("instance", {}).get("variants", [])
+    if choice is None or not str(choice).isdigit() or int(choice) >= len(variants):
+        return gr.update()
+    return variants[int(choice)]["text"]
+
+
+def on_reset(state):
+    """The instance's own instruction, and no variant chosen."""
+    return (state or {}).get("instance", {}).get("instruction", ""), None
+
+
+def apply_variant(ctx: Ctx, choice, dataset, retrievers, k, grade, order, tab, state, session_runs=None,
+                  progress=gr.Progress()) -> dict:
+    text = on_variant(choice, state)
+    if not isinstance(text, str):
+        return {ctx.ui.state: state}
+    return {ctx.ui.instruction: text,
+            **refresh(ctx, dataset, text, retrievers, k, grade, order, tab, state, session_runs, progress)}
+
+
+def apply_reset(ctx: Ctx, dataset, retrievers, k, grade, order, tab, state, session_runs=None,
+                progress=gr.Progress()) -> dict:
+    text, variant = on_reset(state)
+    return {ctx.ui.instruction: text, ctx.ui.variant: variant,
+            **refresh(ctx, dataset, text, retrievers, k, grade, order, tab, state, session_runs, progress)}
+
+
+def _link_settings(ctx: Ctx, params: dict, problems: list[str]):
+    """Dataset, retrievers, k, order and tab of a deep link; what cannot be used goes to `problems`."""
+    dataset = params.get("dataset") or ctx.default_dataset
+    asked = [r for r in split_retrievers(params.get("retrievers") or "") if r]
+    known = ctx.valid_ids | set(run_ids(ctx, dataset, None))  # with the runs folder's runs
+    rids = [r for r in asked if r in known]
+    problems += [f"Unknown retriever {r!r} left out." for r in asked if r not in known]
+    rids = rids or [r for r in DEFAULT_RETRIEVERS if r in ctx.valid_ids]
+    k = 10
+    if params.get("k"):
+        try:
+            k = int(params["k"])
+            if not 1 <= k <= MAX_K:
+                raise ValueError
+        except ValueError:
+            problems.append(f"k={params['k']!r} is not a whole number from 1 to {MAX_K}; using 10.")
+            k = 10
+    parsed = parse_order(params.get("order"), rids)
+    if parsed is None:
+        problems.append(f"Unknown query order {params['order']!r} for these retrievers; using dataset order.")
+    order = order_value(*(parsed or (DATASET_ORDER,)))
+    tab = params.get("tab") or "explore"
+    if tab not in TABS:
+        problems.append(f"Unknown tab {tab!r}; showing Explore.")
+        tab = "explore"
+    return dataset, rids, k, order, tab
+
+
+def restore_link(ctx: Ctx, request: gr.Request) -> dict:
+    """Restore a deep link; every part that cannot be restored is said on the page."""
+    params = dict(request.query_params) if request is not None else {}
+    problems = []
+    dataset, rids, k, order, tab = _link_settings(ctx, params, problems)
+    try:
+        bench = ctx.explorer.benchmark(dataset)
+        iid = params.get("instance")
+        if iid and iid not in bench.instances:
+            problems.append(f"Instance {iid!r} is not in {dataset}; showing the first instance instead.")
+            iid = None
+        picks = select(ctx, dataset, None, iid, params.get("instruction") if iid else None, order, rids)
+    except UserError as e:
+        problems.append(f"Could not open dataset {dataset!r}: {e}. Showing {ctx.default_dataset!r}.")
+        dataset = ctx.default_dataset
+        picks = select(ctx, dataset, None, None, None, order, rids)
+    grade, grading = params.get("grade"), ctx.ui.grade
+    if grade:
+        if grade in [v for _, v in picks[grading]["choices"]]:
+            picks[grading] = gr.update(choices=picks[grading]["choices"], value=grade)
+        else:
+            problems.append(f"Cannot grade against {grade!r}: not an instance of this query; following the text.")
+    # in the query panel: the refresh that follows rewrites the summary, and the message would vanish
+    picks[ctx.ui.qinfo] = notice(problems) + picks[ctx.ui.qinfo]
+    bar = ctx.bar
+    return {bar.dataset: dataset, bar.retrievers: gr.update(choices=retriever_choices(run_ids(ctx, dataset, None)),
+                                                              value=rids),
+            bar.k: k, bar.order: gr.update(choices=order_choices(rids), value=order), **picks,
+            ctx.tabs: gr.Tabs(selected=tab), ctx.tab_state: tab}
