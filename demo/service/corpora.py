@@ -13,6 +13,7 @@ from typing import Callable, Mapping
 
 from cachetools import TTLCache
 
+from demo.artifacts import lookup_for
 from demo.cache import EmbeddingCache, default_cache
 from demo.data.records import Benchmark
 from demo.data.sources import open_source
@@ -129,7 +130,7 @@ class Corpora:
         try:
             bench = self.benchmark(source)
             stage("loading", 0, 1)
-            model = load_model(MODELS[model_id], self.embedding_cache(), self._devices)
+            model = load_model(MODELS[model_id], self.embedding_cache(), self._devices, artifacts=lookup_for)
             docs = list(bench.docs.values())
             work = "indexing" if getattr(model, "lexical", False) else "embedding"
             stage(work, 0, len(docs))
