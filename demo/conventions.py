@@ -47,11 +47,11 @@ def groups_of(bench: Benchmark, group_by: str = "query", official: bool = False,
               present: Iterable[str] | None = None) -> dict[str, tuple[str, ...]]:
     """Robustness groups: {key: instance ids}. Default: the dataset's base queries (by id) or, by
     instruction, instances sharing an instruction text. Official: keyed by the query or instruction
-    text as the script splits them, and only over `present` (the run's instances)."""
+    text as the script splits them, and only over `present` (the run's instances; ignored otherwise)."""
     check_group_by(group_by)
     if not official and group_by == "query":
         return dict(bench.groups)
-    keep = set(bench.instances) if present is None else set(present)
+    keep = set(present) if official and present is not None else set(bench.instances)
     groups: dict[str, list[str]] = {}
     for iid, inst in bench.instances.items():
         if iid in keep:
