@@ -196,3 +196,31 @@ def render_scoreboard(board: dict, dataset: str) -> str:
             f'for the exact model and source): {others}. The instruction-blind floor is computed by this project, '
             f'not published. Reproduce the live figures with <code>python -m demo evaluate --dataset {escape(dataset)} '
             f'--retrievers {escape(",".join(board["retrievers"]))} --k {k}</code>.</p>')
+
+
+def render_pairwise(comparison) -> str:
+    """Per system nDCG@k and Robustness@k with 95% CIs and ranx-style marks, then per pair the
+    difference and p-values (demo.compare.Comparison). Every name is escaped."""
+    from demo.compare import MEASURES
+    head = "<tr><th></th><th>retriever</th>" + "".join(
+        f"<th>{comparison.label(m)}</th><th>95% CI</th>" for m in MEASURES) + "</tr>"
+    rows = []
+    for s in comparison.systems:
+        cells = "".join(f"<td>{100 * s.value(m):.1f}<sup>{escape(''.join(s.better(m)))}</sup></td>"
+                        f"<td>[{100 * s.ci(m).low:.1f}, {100 * s.ci(m).high:.1f}]</td>" for m in MEASURES)
+        rows.append(f"<tr><td>{s.letter}</td><td><code>{escape(s.name)}</code></td>{cells}</tr>")
+
+    def p(v: float) -> str:
+        return "n/a" if v != v else "&lt;0.0001" if v < 0.0001 else f"{v:.4f}"
+    marked = ' class="significant"'
+    pairs = "".join(
+        f"<tr{marked if t.p_holm < comparison.alpha else ''}><td><code>{escape(t.a)}</code></td>"
+        f"<td><code>{escape(t.b)}</code></td><td>{comparison.label(t.measure)}</td><td>{100 * t.delta:+.1f}</td>"
+        f"<td>{p(t.p_randomization)}</td><td>{p(t.p_ttest)}</td><td>{p(t.p_holm)}</td></tr>" for t in comparison.pairs)
+    return (f'<table class="scoreboard pairwise-systems">{head}{"".join(rows)}</table>'
+            f'<table class="scoreboard pairwise"><tr><th>A</th><th>B</th><th>measure</th><th>Δ (A − B)</th>'
+            f'<th>p randomization</th><th>p t-test</th><th>p Holm</th></tr>{pairs}</table>'
+            f'<p class="legend">Superscripts: the retrievers a figure is significantly better than (Holm-adjusted '
+            f'randomization p &lt; {comparison.alpha}). nDCG@{comparison.k} is compared per instance, Robustness@'
+            f'{comparison.k} per base query; 95% CIs bootstrap base queries ({comparison.resamples:,} resamples). '
+            f'The same with <code>python -m demo compare</code>.</p>')
