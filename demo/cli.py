@@ -1,4 +1,4 @@
-"""Command line: python -m demo evaluate | run | score | compare | index | inspect | validate (DESIGN §6, §12).
+"""Command line: python -m demo evaluate | run | score | compare | index | inspect | validate.
 
 Bad input prints one line on stderr and exits with code 2; no tracebacks.
 """
