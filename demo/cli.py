@@ -1,4 +1,4 @@
-"""Command line: python -m demo evaluate | run | score | index | inspect | validate (DESIGN §6, §12).
+"""Command line: python -m demo evaluate | run | score | compare | index | inspect | validate.
 
 Bad input prints one line on stderr and exits with code 2; no tracebacks.
 """
@@ -67,11 +67,37 @@ def build_parser() -> Parser:
     r.add_argument("--out", required=True)
     r.add_argument("--top", type=int, default=1000)
 
+    def conventions(sp):
+        sp.add_argument("--official", action="store_true",
+                        help="score only the run's instances and build Robustness groups from them, as the official "
+                        "robust_eval.py does (a doc whose id equals its query id is dropped); default: an instance "
+                        "missing from a run scores 0 (trec_eval -c)")
+        sp.add_argument("--group-by", choices=("query", "instruction"), default="query",
+                        help="Robustness groups: base query (default) or instruction text (robust_eval.py's "
+                        "type='instruction')")
+
     s = sub.add_parser("score", help="score any TREC or JSON run file against the dataset")
     dataset(s)
     s.add_argument("--run", required=True)
     k(s)
+    conventions(s)
     s.add_argument("--json")
+
+    c = sub.add_parser("compare", help="paired significance tests and 95%% intervals between systems")
+    dataset(c)
+    c.add_argument("--runs", nargs="+", default=[], metavar="RUN", help="run files (TREC or JSON)")
+    c.add_argument("--retrievers", help="live retrievers, comma-separated, e.g. bm25,minilm,rrf(bm25,minilm)")
+    k(c)
+    c.add_argument("--depth", type=int, default=1000, help="docs retrieved per instance by live retrievers")
+    conventions(c)
+    c.add_argument("--flips", type=int, default=10_000, help="sign flips of the randomization test when "
+                   "too many units differ to enumerate them all (default 10,000)")
+    c.add_argument("--resamples", type=int, default=2_000, help="bootstrap resamples (default 2,000)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--json", help="write systems (with ci95) and pairs (delta, p-values) to this file")
+    c.add_argument("--latex", help="write a LaTeX table (booktabs) to this file")
+    c.add_argument("--markdown", help="write a Markdown table to this file")
+    devices(c)
 
     i = sub.add_parser("index", help="precompute and cache corpus embeddings")
     dataset(i)
@@ -211,10 +237,61 @@ def cmd_score(args) -> None:
     bench = load_source(args.dataset)
     run = load_run(args.run, bench)
     print(run.describe(bench), file=sys.stderr)
-    result = score_run(run.as_run(bench.instances), bench, args.k)
-    print(metrics_table({Path(args.run).name: result}, args.k))
+    result = score_run(run.as_run(bench.instances), bench, args.k, args.official, args.group_by)
+    name = Path(args.run).name
+    print(metrics_table({name: result}, args.k))
+    print(score_notes(result, args.k))
     if args.json:
         _write_json(args.json, result)
+
+
+def score_notes(result: dict, k: int) -> str:
+    """Coverage, the convention used and, when the other one differs, its figures."""
+    from demo.conventions import MISSING_AS_ZERO, OFFICIAL
+    cov = result["coverage"]
+    lines = [f"coverage: {cov['instances']:,} of {cov['of_instances']:,} instances in the run; "
+             f"scored {result['convention']}; Robustness groups by {result['group_by']}"]
+    if result.get("identical_ids_dropped"):
+        lines.append(f"dropped a doc whose id equals its query id from {result['identical_ids_dropped']:,} queries "
+                     "(as the official evaluation does)")
+    for key, label in (("missing_as_zero", MISSING_AS_ZERO), ("official", OFFICIAL)):
+        other = result.get("conventions", {}).get(key)
+        if other and label != result["convention"]:
+            lines.append(f"{label}: nDCG@{k} {100 * other[f'ndcg@{k}']:.1f}, Robustness@{k} "
+                         f"{100 * other[f'robustness@{k}']:.1f}" + ("  (--official)" if key == "official" else ""))
+    return "\n".join(lines)
+
+
+def cmd_compare(args) -> None:
+    from demo.compare import LETTERS, build
+    from demo.compare_report import latex, markdown, text, to_json
+    from demo.conventions import groups_of
+    from demo.data.sources import load_source
+    from demo.evaluation import score_run
+    for name in ("k", "depth", "flips", "resamples"):
+        _check_positive(name, getattr(args, name))
+    ids = [f"run:{path}" for path in args.runs] + (parse_retriever_list(args.retrievers) if args.retrievers else [])
+    ids = list(dict.fromkeys(ids))
+    if len(ids) < 2:
+        raise UserError(f"compare needs at least two systems (--runs and --retrievers), got {len(ids)}")
+    if len(ids) > len(LETTERS):
+        raise UserError(f"at most {len(LETTERS)} systems at once, got {len(ids)}")
+    bench = load_source(args.dataset)
+    runs = instance_runs(ids, args.dataset, bench, args.depth, progress_bar(), _devices(args))
+    tables = {}
+    for rid, run in runs.items():
+        result = score_run(run, bench, args.k, args.official, args.group_by)
+        tables[rid] = {iid: v[f"ndcg@{args.k}"] for iid, v in result["per_instance"].items()}
+    comparison = build(tables, groups_of(bench, args.group_by, args.official), args.k,
+                       result["convention"], args.group_by, args.official, args.flips, args.resamples, args.seed)
+    print(f"{bench.name}: {len(bench.instances)} instances in {len(bench.groups)} base queries, k={args.k}")
+    print(text(comparison))
+    if args.json:
+        _write_json(args.json, {"dataset": args.dataset, **to_json(comparison)})
+    if args.latex:
+        _write_text(args.latex, latex(comparison))
+    if args.markdown:
+        _write_text(args.markdown, markdown(comparison))
 
 
 def cmd_inspect(args) -> None:
@@ -311,7 +388,7 @@ def format_stats(s: dict) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = {"evaluate": cmd_evaluate, "run": cmd_run, "score": cmd_score, "index": cmd_index, "inspect": cmd_inspect, "validate": cmd_validate}
+COMMANDS = {"evaluate": cmd_evaluate, "run": cmd_run, "score": cmd_score, "compare": cmd_compare, "index": cmd_index, "inspect": cmd_inspect, "validate": cmd_validate}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -210,38 +210,72 @@ def render_error(message: str) -> str:
     return f'<div class="app-error">⚠ {escape(message)}</div>'
 
 
-# Published InstructIR figures (nDCG@10, Robustness@10; Promptriever paper, Table 2), by model id.
-PUBLISHED = {"bm25": ("BM25", 76.0, 26.9), "e5-mistral-7b-instruct": ("E5-Mistral", 86.3, 55.4),
-             "promptriever-llama3.1-8b-instruct": ("Promptriever", 92.1, 63.1)}
-PUBLISHED_OTHERS = [("TART-Contriever", 84.8, 47.5), ("Instructor-XL", 48.6, 21.5), ("RepLLaMA", 85.7, 50.2),
-                    ("FollowIR-7B (reranker)", 81.3, 71.5)]
-
-
 def is_instructir(dataset: str) -> bool:
     return "instructir" in dataset.lower()
 
 
+def _published_cell(row) -> str:
+    """A published figure with its exact model, size and source in the title (hover) text."""
+    return (f'<td title="{escape(row.title, quote=True)}">{row.ndcg10:.1f} / {row.robustness10:.1f} '
+            f'({escape(row.label)})</td>')
+
+
 def render_scoreboard(board: dict, dataset: str) -> str:
     """Live dataset-level figures per retriever; published InstructIR figures beside them when
-    the dataset is InstructIR."""
+    the dataset is InstructIR (demo.published, with their sources). The instruction-blind floor
+    is computed here, never a published figure."""
+    from demo.published import ROWS, for_model
     k = board["k"]
     show = is_instructir(dataset)
     head = f"<tr><th>retriever</th><th>nDCG@{k}</th><th>Robustness@{k}</th>" + \
            ("<th>published nDCG@10 / R@10</th>" if show else "") + "</tr>"
     rows = []
     for rid, m in board["retrievers"].items():
-        pub = PUBLISHED.get(rid) if show else None
-        cell = f"<td>{pub[1]:.1f} / {pub[2]:.1f} ({escape(pub[0])})</td>" if pub else ("<td>–</td>" if show else "")
+        pub = for_model(rid) if show else None
+        cell = _published_cell(pub) if pub else ("<td>–</td>" if show else "")
         rows.append(f"<tr><td><code>{escape(rid)}</code></td><td>{100 * m[f'ndcg@{k}']:.1f}</td>"
                     f"<td>{100 * m[f'robustness@{k}']:.1f}</td>{cell}</tr>")
     f = board["floor"]
-    rows.append(f"<tr class=\"floor\"><td>instruction-blind floor</td><td>{100 * f[f'ndcg@{k}']:.1f}</td>"
-                f"<td>{100 * f[f'robustness@{k}']:.1f}</td>{'<td>49.7 / 32.1</td>' if show else ''}</tr>")
-    others = ", ".join(f"{escape(n)} {a:.1f}/{b:.1f}" for n, a, b in
-                       [v for v in PUBLISHED.values()] + PUBLISHED_OTHERS)
+    floor_cell = ('<td title="computed by this project from the qrels (demo.metrics.floor)">computed here, '
+                  'not published</td>') if show else ""
+    rows.append(f"<tr class=\"floor\"><td>instruction-blind floor (computed)</td><td>{100 * f[f'ndcg@{k}']:.1f}</td>"
+                f"<td>{100 * f[f'robustness@{k}']:.1f}</td>{floor_cell}</tr>")
+    others = ", ".join(f'<span title="{escape(r.title, quote=True)}">{escape(r.label)}'
+                       f'{f" [{escape(r.size)}]" if r.size else ""} {r.ndcg10:.1f}/{r.robustness10:.1f}</span>'
+                       for r in ROWS)
+    sources = "; ".join(dict.fromkeys(r.source for r in ROWS))
     note = ("" if show else "<p class=\"legend\">Published figures are on InstructIR; this dataset is "
             f"{escape(dataset)}, so they are listed for reference only.</p>")
     return (f'<table class="scoreboard">{head}{"".join(rows)}</table>{note}'
-            f'<p class="legend">Published on InstructIR (nDCG@10/Robustness@10, Promptriever paper, Table 2): {others}. '
-            f'Reproduce the live figures with <code>python -m demo evaluate --dataset {escape(dataset)} '
+            f'<p class="legend">Published on InstructIR (nDCG@10/Robustness@10; {escape(sources)}; hover a figure '
+            f'for the exact model and source): {others}. The instruction-blind floor is computed by this project, '
+            f'not published. Reproduce the live figures with <code>python -m demo evaluate --dataset {escape(dataset)} '
             f'--retrievers {escape(",".join(board["retrievers"]))} --k {k}</code>.</p>')
+
+
+def render_pairwise(comparison) -> str:
+    """Per system nDCG@k and Robustness@k with 95% CIs and ranx-style marks, then per pair the
+    difference and p-values (demo.compare.Comparison). Every name is escaped."""
+    from demo.compare import MEASURES
+    head = "<tr><th></th><th>retriever</th>" + "".join(
+        f"<th>{comparison.label(m)}</th><th>95% CI</th>" for m in MEASURES) + "</tr>"
+    rows = []
+    for s in comparison.systems:
+        cells = "".join(f"<td>{100 * s.value(m):.1f}<sup>{escape(''.join(s.better(m)))}</sup></td>"
+                        f"<td>[{100 * s.ci(m).low:.1f}, {100 * s.ci(m).high:.1f}]</td>" for m in MEASURES)
+        rows.append(f"<tr><td>{s.letter}</td><td><code>{escape(s.name)}</code></td>{cells}</tr>")
+
+    def p(v: float) -> str:
+        return "n/a" if v != v else "&lt;0.0001" if v < 0.0001 else f"{v:.4f}"
+    marked = ' class="significant"'
+    pairs = "".join(
+        f"<tr{marked if t.p_holm < comparison.alpha else ''}><td><code>{escape(t.a)}</code></td>"
+        f"<td><code>{escape(t.b)}</code></td><td>{comparison.label(t.measure)}</td><td>{100 * t.delta:+.1f}</td>"
+        f"<td>{p(t.p_randomization)}</td><td>{p(t.p_ttest)}</td><td>{p(t.p_holm)}</td></tr>" for t in comparison.pairs)
+    return (f'<table class="scoreboard pairwise-systems">{head}{"".join(rows)}</table>'
+            f'<table class="scoreboard pairwise"><tr><th>A</th><th>B</th><th>measure</th><th>Δ (A − B)</th>'
+            f'<th>p randomization</th><th>p t-test</th><th>p Holm</th></tr>{pairs}</table>'
+            f'<p class="legend">Superscripts: the retrievers a figure is significantly better than (Holm-adjusted '
+            f'randomization p &lt; {comparison.alpha}). nDCG@{comparison.k} is compared per instance, Robustness@'
+            f'{comparison.k} per base query; 95% CIs bootstrap base queries ({comparison.resamples:,} resamples). '
+            f'The same with <code>python -m demo compare</code>.</p>')
