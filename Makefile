@@ -1,4 +1,4 @@
-# Two commands do all the set-up (DESIGN §6): `make run` and `make test`.
+# Two commands do all the set-up: `make run` and `make test`.
 # torch is installed first, pinned to its CPU build (constraints.txt keeps it pinned), so that
 # sentence-transformers does not pull a CUDA build with GBs of packages.
 PYTHON ?= python3

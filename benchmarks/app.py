@@ -1,4 +1,4 @@
-"""App benchmark on the bundled data (DESIGN §7): edit latency, sweep latency, start-up and memory.
+"""App benchmark on the bundled data: edit latency, sweep latency, start-up and memory.
 
     cd /work/main && .venv/bin/python -m benchmarks.app [--edits 60 --sweeps 20 --starts 3]
 

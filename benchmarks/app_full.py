@@ -1,4 +1,4 @@
-"""App benchmark at InstructIR size (DESIGN §7, §13): cold start with and without artifacts, first
+"""App benchmark at InstructIR size: cold start with and without artifacts, first
 ranking, edit, sweep, whole-dataset scoreboard, and memory after visiting 1,000 instances.
 
     python -m benchmarks.app_full [--work DIR] [--docs 16000] [--visits 1000] [--edits 40] [--sweeps 20]
@@ -249,7 +249,7 @@ def in_process(folder: str, n_edits: int, n_sweeps: int, visits: int, results: d
 
 
 def inspect_section(folder: str, results: dict, cache: Path, art: Path) -> None:
-    """The Inspect tab at 9,906 rows (DESIGN §12): the instance table first and second time, then
+    """The Inspect tab at 9,906 rows: the instance table first and second time, then
     what each click costs (filter "A hit, B sibling" and sort, contrast, instruction hurts, worst
     instance per query) and one page of the table, through the tab's own pure helpers."""
     os.environ.update(INSTRUCTIR_EXPLORER_CACHE=str(cache), INSTRUCTIR_EXPLORER_ARTIFACTS=str(art))

@@ -1,4 +1,4 @@
-"""Browser benchmark (DESIGN §7, issue 8): how soon the page follows the editor, in Chromium.
+"""Browser benchmark (issue 8): how soon the page follows the editor, in Chromium.
 
     cd /work/main && .venv/bin/python -m benchmarks.browser [--pastes 20 --phrases 8 --variants 8]
 

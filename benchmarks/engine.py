@@ -1,4 +1,4 @@
-"""Engine benchmark at InstructIR size (DESIGN §7), on a generated dataset.
+"""Engine benchmark at InstructIR size, on a generated dataset.
 
     cd /work/main && .venv/bin/python -m benchmarks.engine [--docs 16000 --instances 10000 --quick]
 

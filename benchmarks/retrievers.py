@@ -1,5 +1,5 @@
 """Retriever benchmark: edit latency with mpnet and the hybrid among the columns, explanation
-latency per family, synonym variants (DESIGN §7 targets; results in benchmarks/RESULTS-retrievers.md).
+latency per family, synonym variants (targets; results in benchmarks/RESULTS-retrievers.md).
 
     python -m benchmarks.retrievers [--edits 30] [--explains 20] [--seed N]
 
@@ -22,7 +22,7 @@ from demo.service import Explorer
 
 BASE = ["bm25", "bm25@query", "minilm", "minilm@query"]
 COLUMN_SETS = {
-    "DESIGN §7 set (bm25, bm25@query, minilm, minilm@query)": BASE,
+    "docs/architecture.md set (bm25, bm25@query, minilm, minilm@query)": BASE,
     "+ mpnet, mpnet@query": BASE + ["mpnet", "mpnet@query"],
     "+ rrf(bm25,minilm), rrf(bm25,minilm)@query": BASE + ["rrf(bm25,minilm)", "rrf(bm25,minilm)@query"],
     "bm25, minilm, mpnet, rrf(bm25,minilm) (side by side)": ["bm25", "minilm", "mpnet", "rrf(bm25,minilm)"],

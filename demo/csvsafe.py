@@ -1,4 +1,4 @@
-"""CSV cells safe to open in a spreadsheet (DESIGN §8): text that begins with =, +, -, @, a tab
+"""CSV cells safe to open in a spreadsheet: text that begins with =, +, -, @, a tab
 or a carriage return would run as a formula (=HYPERLINK(...), +cmd, @SUM), so it gets a leading
 apostrophe, which spreadsheets show as text (OWASP's advice). Numbers, and text that is a
 number (a negative rank), stay as they are. The one copy for every CSV the project writes."""

@@ -1,4 +1,4 @@
-"""Inspection (DESIGN §12): where a system breaks, over the whole dataset.
+"""Inspection: where a system breaks, over the whole dataset.
 
 Pure functions over plain rows. A row is one instance:
     {"instance_id", "query_id", "query", "instruction", "targets",
@@ -180,7 +180,7 @@ def order_queries(table: Sequence[Mapping], by: str, other: str | None = None) -
 
 
 def table_answer(result: Mapping) -> dict:
-    """The answer of API /inspect and `inspect --json` (DESIGN §12) from Explorer.inspect."""
+    """The answer of API /inspect and `inspect --json` from Explorer.inspect."""
     return {"k": result["k"], "retrievers": list(result["retrievers"]), "errors": dict(result["errors"]),
             "rows": [{key: row[key] for key in ("instance_id", "query_id", "retrievers")} for row in result["rows"]]}
 

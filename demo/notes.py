@@ -1,9 +1,9 @@
-"""Notes on instances (DESIGN §12): a tag from a short taxonomy and free text, per instance.
+"""Notes on instances: a tag from a short taxonomy and free text, per instance.
 
 Kept per dataset in `<folder>/<dataset key>/annotations.jsonl` (folder: the user's choice,
 default <cache>/annotations), one JSON object per line, appended on every save: the last line
 of an instance wins, so a crash mid-write loses at most that one note and never the file.
-In public mode (DESIGN §13) nothing is written: the UI keeps notes in the session and the
+In public mode nothing is written: the UI keeps notes in the session and the
 user downloads them. Notes are plain dicts {"instance_id", "tag", "text", "updated"}.
 """
 from __future__ import annotations

@@ -37,7 +37,7 @@ PLOT_CSS = """
 #sweep-plot { overflow-x: auto; }
 #sweep-plot .js-plotly-plot { min-width: 860px; }
 """
-"""CSS the page needs for the plots (DESIGN §6 element ids); add it to the app's CSS."""
+"""CSS the page needs for the plots (element ids); add it to the app's CSS."""
 
 MODEBAR_PX = 34  # height of the toolbar strip; titles start below it, so it never covers them
 CUT = 50  # ranks deeper than this (or than k, if larger) count as "below the cut"

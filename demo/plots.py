@@ -244,7 +244,7 @@ def sweep_figure(sweep: dict, style: str | None = None) -> Figure:
     for rid in ids:
         if len(rs[rid]["target_rank"]) != n or len(rs[rid]["ndcg"]) != n:
             raise ValueError(f"{rid}: {len(rs[rid]['target_rank'])} ranks for {n} variants")
-    # a null nDCG is a variant a run file does not cover (DESIGN §11): an empty cell
+    # a null nDCG is a variant a run file does not cover: an empty cell
     z = [[None if nd is None else _bin_of(r, bins) for r, nd in zip(rs[rid]["target_rank"], rs[rid]["ndcg"])]
          for rid in ids]
     deep = bins[-2]  # ">cut": the cell says so, the hover gives the exact rank

@@ -1,8 +1,8 @@
-"""Run files as retrievers (DESIGN §11): read TREC and JSON runs, check them against a dataset.
+"""Run files as retrievers: read TREC and JSON runs, check them against a dataset.
 
 Formats, detected from the content (never from the name):
 - TREC: `qid Q0 docid rank score tag`, whitespace-separated. The rank column is not trusted:
-  docs are ordered by score with the tie rule of DESIGN §4 (trec_eval's).
+  docs are ordered by score with the tie rule of docs/architecture.md (trec_eval's).
 - JSON: pytrec_eval's `{qid: {docid: score}}`, which older MTEB also writes with
   `save_predictions=True`; and MTEB 2's `{task}_predictions.json`:
   `{"mteb_model_meta": {...}, subset: {split: {qid: {docid: score}}}}`.
@@ -73,7 +73,7 @@ class RunFile:
         return {self.doc_ids[i]: s for i, s in zip(docs.tolist(), scores.tolist())}
 
     def as_run(self, qids=None) -> dict[str, dict[str, float]]:
-        """Plain run dict (DESIGN §10), of the given query ids or all."""
+        """Plain run dict, of the given query ids or all."""
         return {q: self.scores(q) for q in (self.queries if qids is None else qids) if q in self.queries}
 
     def coverage(self, bench: Benchmark) -> dict:

@@ -1,4 +1,4 @@
-"""The guided tour (DESIGN §14): prepared views on the bundled dataset, each showing one finding
+"""The guided tour: prepared views on the bundled dataset, each showing one finding
 of the paper, with a short narrative whose numbers are computed from what the view shows.
 
 A step is plain data (which instance, which instruction variant, which retrievers, k) plus a

@@ -1,4 +1,4 @@
-"""The API endpoints of DESIGN §6 through gradio_client, against build_app launched in this
+"""The API endpoints of docs/architecture.md through gradio_client, against build_app launched in this
 process on a free port (one app for the module)."""
 from __future__ import annotations
 

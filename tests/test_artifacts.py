@@ -43,7 +43,7 @@ def bench(tmp_path):
 
 def fresh_model(path, tmp_path, name: str):
     """The tiny model with an empty embedding cache of its own, artifacts looked up anew."""
-    return load_model(spec(path), EmbeddingCache(tmp_path / name))
+    return load_model(spec(path), EmbeddingCache(tmp_path / name), artifacts=lookup_for)
 
 
 @pytest.fixture

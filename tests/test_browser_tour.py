@@ -1,4 +1,4 @@
-"""The tour and presenter mode in Chromium (DESIGN §14): ?tour=N opens a step's prepared view,
+"""The tour and presenter mode in Chromium: ?tour=N opens a step's prepared view,
 Next and the arrow keys move through the steps, and with ?present=1 the summary and the top 5 of
 every column fit a 1280×720 projector (also at 1920×1080), in light and dark. Screenshots go to
 screenshots/."""

@@ -1,4 +1,4 @@
-""""Why here" in Chromium (DESIGN §12): a BM25 card's terms add up to the score on the card, a
+""""Why here" in Chromium: a BM25 card's terms add up to the score on the card, a
 MiniLM card lists the instruction's sentences with the one that moved it most, both match the
 service; the W key opens it from a focused card without adding tab stops, Esc closes it, and its
 text has >= 4.5:1 contrast in light and dark. Prints the click-to-explanation latency."""

@@ -117,7 +117,7 @@ def test_run_then_score_gives_evaluates_numbers(evaluated, tiny_folder, tmp_path
         rows = [c for c in lines if c[0] == qid]
         inst = bench.instances[qid]
         scores = okapi.get_scores(tokenize(f"{inst.instruction} [SEP] {inst.query}"))
-        # retrieved docs only: those sharing a term with the input (DESIGN §4)
+        # retrieved docs only: those sharing a term with the input
         assert {c[2] for c in rows} == {d for d, v in zip(ids, scores) if v > 0}
         assert [int(c[3]) for c in rows] == list(range(1, len(rows) + 1))
         assert all(c[1] == "Q0" and c[5] == "bm25" for c in rows)

@@ -104,7 +104,7 @@ def test_domains(query_rows):
 
 
 def test_targets_name_their_users_situation(bench):
-    """DESIGN §2: a revision is written for its user, so it shares clearly more of the
+    """docs/architecture.md: a revision is written for its user, so it shares clearly more of the
     instruction's words than the siblings do (InstructIR's GPT-4 revisions do the same)."""
     lex = lexical_control(bench)
     assert lex["instances_measured"] == len(bench.instances)
@@ -146,7 +146,7 @@ def test_demo_text_is_not_taken_from_instructir(bench, shared_instructir):
 
 
 def test_figures_follow_the_published_pattern(bench):
-    """DESIGN §2 / §14: the bundled data teaches what the paper found. The instruction helps BM25
+    """docs/architecture.md / §14: the bundled data teaches what the paper found. The instruction helps BM25
     and MiniLM by a wide margin, both sit between 55 and 85 nDCG@10, and every retriever's
     Robustness@10 is far below its nDCG@10 (the README and the datasheet quote these figures)."""
     from demo.evaluation import score_run

@@ -95,7 +95,7 @@ def test_depth_keeps_the_best(tiny_bench, tiny_model_path):
 
 
 def test_depth_cut_through_duplicate_docs_keeps_larger_ids(tiny_model_path):
-    """Duplicate passages tie exactly; at the cut the larger doc ids stay (DESIGN §4, trec_eval), in
+    """Duplicate passages tie exactly; at the cut the larger doc ids stay (trec_eval), in
     whichever order faiss holds them."""
     from demo.data.records import Document
     text_a, text_b = TINY["corpus"][0][1], TINY["corpus"][4][1]

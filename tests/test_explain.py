@@ -1,4 +1,4 @@
-"""Why here (DESIGN §12): BM25 term contributions against rank_bm25 itself, and instruction-sentence
+"""Why here: BM25 term contributions against rank_bm25 itself, and instruction-sentence
 occlusion for a dense model, a fusion and a retriever that ignores the instruction, each row
 checked against an independent /rank call with that sentence left out."""
 from __future__ import annotations

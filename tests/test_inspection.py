@@ -1,4 +1,4 @@
-"""Inspection (DESIGN §12): outcomes, filters, worst-per-query, contrast order, instruction
+"""Inspection: outcomes, filters, worst-per-query, contrast order, instruction
 hurts, and the instance table through the service and the CLI."""
 from __future__ import annotations
 

@@ -153,7 +153,7 @@ def test_rank_shift_signs():
 
 
 def test_ties_broken_by_doc_id_descending():
-    """trec_eval's order (DESIGN §4): among equal scores the larger doc id (strcmp) comes first."""
+    """trec_eval's order: among equal scores the larger doc id (strcmp) comes first."""
     scores = {"b": 1.0, "a": 1.0, "c": 2.0, "10": 1.0, "9": 0.5}
     assert ranked(scores) == ["c", "b", "a", "10", "9"]
     assert top_ranked(scores, 3) == ["c", "b", "a"]

@@ -1,4 +1,4 @@
-"""Notes (DESIGN §12): tags and text per instance, kept in annotations.jsonl, exported and
+"""Notes: tags and text per instance, kept in annotations.jsonl, exported and
 imported as CSV/JSONL, surviving a restart (a second process)."""
 from __future__ import annotations
 

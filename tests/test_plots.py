@@ -324,7 +324,7 @@ def test_presenter_style_is_larger_with_fewer_labels(real, real50):
     assert robustness_figure(real[0], style="nonsense").layout.font.size == STYLES["normal"].font
 
 
-# ---- escaping (DESIGN §8) ---------------------------------------------------------------------
+# ---- escaping ---------------------------------------------------------------------
 ALLOWED_TAGS = {"br", "extra", "/extra"}
 
 

@@ -12,7 +12,7 @@ import pytest
 from app_server import launched, new_explorer
 from demo.plots import rank_shift_figure, sweep_figure
 
-from test_browser import ARGS, CHROMIUM, pytestmark, sync_playwright  # noqa: F401  (DESIGN §9 flags, same marks and skips)
+from test_browser import ARGS, CHROMIUM, pytestmark, sync_playwright  # noqa: F401  (flags, same marks and skips)
 
 PLOTS = ["#robustness-plot", "#rank-shift-plot", "#sweep-plot"]
 RIDS = ["bm25", "bm25@query"]

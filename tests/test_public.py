@@ -1,4 +1,4 @@
-"""Hosting in public (DESIGN §8, §13; issue 9), probed as a visitor would: through the API of a
+"""Hosting in public (§13; issue 9), probed as a visitor would: through the API of a
 launched app (gradio_client) and through the CLI. One test (or group) per defect the issue lists."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Public mode (DESIGN §13; issue 9) through the API of an app launched in public mode, as an
+"""Public mode (docs/architecture.md; issue 9) through the API of an app launched in public mode, as an
 anonymous visitor would probe it: only the offered datasets open, nothing tells which server
 paths exist, errors name no server path, corpus and upload caps say so."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Run files as retrievers (DESIGN §11): parsing, checks against a dataset, every bad run
+"""Run files as retrievers: parsing, checks against a dataset, every bad run
 through the CLI, and run columns in the service."""
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from demo.service.rankings import Rankers
 
 
 def full_ranks(doc_ids: list[str], scores: np.ndarray) -> np.ndarray:
-    """Reference: sort the whole corpus, score descending, doc id descending (DESIGN §4)."""
+    """Reference: sort the whole corpus, score descending, doc id descending."""
     order = sorted(range(len(doc_ids)), key=lambda j: (scores[j], doc_ids[j]), reverse=True)
     ranks = np.empty(len(order), dtype=np.int64)
     ranks[order] = np.arange(1, len(order) + 1)

@@ -367,7 +367,7 @@ def test_p_mrr_appears_when_the_editor_holds_another_users_instruction(ex, bench
 
 def test_grading_follows_the_text_to_the_other_users_target(ex, bench):
     """Another user's instruction in the editor asks for that user's target: badges, nDCG,
-    target rank and Robustness grade against it (DESIGN §1, issue 11)."""
+    target rank and Robustness grade against it (issue 11)."""
     iid = "404_3"
     other = next(i for i in bench.groups["404"] if i != iid)
     them, me = bench.instances[other], bench.instances[iid]

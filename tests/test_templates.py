@@ -1,4 +1,4 @@
-"""Query and document templates, string for string against DESIGN §3, in every mode."""
+"""Query and document templates, string for string against docs/architecture.md, in every mode."""
 from __future__ import annotations
 
 import pytest

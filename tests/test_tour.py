@@ -1,4 +1,4 @@
-"""The guided tour (DESIGN §14): every step opens, and every claim its narrative makes holds on
+"""The guided tour: every step opens, and every claim its narrative makes holds on
 what the step shows (real models on the bundled data)."""
 from __future__ import annotations
 

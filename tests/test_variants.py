@@ -1,4 +1,4 @@
-"""Variants of an instruction (DESIGN §5): the perturbations are deterministic and do what their
+"""Variants of an instruction: the perturbations are deterministic and do what their
 names say; split_variant reads the `[SEP]` forms the editor can hold."""
 from __future__ import annotations
 

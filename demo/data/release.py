@@ -1,6 +1,6 @@
 """Load a dataset folder in the InstructIR release layout (BEIR's), checking every row.
 
-corpus.jsonl, queries.jsonl, qrels/test.tsv and optional paraphrases.jsonl (DESIGN §2).
+corpus.jsonl, queries.jsonl, qrels/test.tsv and optional paraphrases.jsonl.
 Every problem raises one DataError naming the file and line; no row is dropped silently.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Variants of an instance's instruction (DESIGN §5): its siblings' instructions, the dataset's
+"""Variants of an instance's instruction: its siblings' instructions, the dataset's
 paraphrases, and the perturbations of the literature's ablations, computed offline.
 
 A variant is {"kind", "label", "text"}; the text goes into the instruction editor. Texts that

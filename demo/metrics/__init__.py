@@ -1,4 +1,4 @@
-"""Metrics of DESIGN §4, matching trec_eval / pytrec_eval. Plain dicts in, floats out."""
+"""Metrics of docs/architecture.md, matching trec_eval / pytrec_eval. Plain dicts in, floats out."""
 from demo.metrics.floor import blind_floor_run
 from demo.metrics.ndcg import mean, ndcg_at_k, ndcg_per_query
 from demo.metrics.pmrr import p_mrr, pairwise_mrr

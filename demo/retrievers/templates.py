@@ -1,4 +1,4 @@
-"""What each model family is given, as the official InstructIR evaluation encodes it (DESIGN §3).
+"""What each model family is given, as the official InstructIR evaluation encodes it.
 
 A template turns (instruction, query) into an EncodeInput for the query side and a Document
 into one for the document side. Modes drop a part: `query` passes an empty instruction,

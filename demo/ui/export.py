@@ -56,7 +56,7 @@ def to_trec(result: dict, retriever_id: str) -> str:
 
 def deep_link(dataset: str, instance_id: str, instruction: str, original: str, retrievers: list[str],
               k: int = 10, order: str | None = None, tab: str | None = None, grade: str | None = None) -> str:
-    """Query string that restores the view (DESIGN §6); the instruction only when edited, and
+    """Query string that restores the view; the instruction only when edited, and
     k, the query order, the tab and the grading target only when they differ from the defaults."""
     params = {"dataset": dataset, "instance": instance_id}
     if instruction != original:

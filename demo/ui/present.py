@@ -1,4 +1,4 @@
-"""Presenter mode (DESIGN §14): `?present=1` or the toggle. Larger type, the picker bar folded away,
+"""Presenter mode: `?present=1` or the toggle. Larger type, the picker bar folded away,
 at most three columns, each cut to its top 5, so that the summary and the columns fit a 1280×720
 projector without scrolling. It is a class on <body>, so toggling costs no round trip; the plots
 follow through the hidden `present` flag (their fonts are set in Python, not in CSS)."""

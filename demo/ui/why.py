@@ -1,4 +1,4 @@
-"""The "why here" panel of the Explore tab (DESIGN §12): on demand, for one result card, why
+"""The "why here" panel of the Explore tab: on demand, for one result card, why
 the retriever of its column put that passage where it is (demo.explain gives the plain dict).
 
 The page script (layout.PAGE_JS) opens it from a card's "why here?" button or the W key on a focused
