@@ -31,9 +31,11 @@ import numpy as np
 
 from demo.cache import input_digest
 from demo.data.records import Benchmark
-from demo.data.variants import perturbations
+from demo.data.variants import perturbations, split_variant
 from demo.errors import UserError
 from demo.retrievers.templates import MODES, EncodeInput, query_input
+from huggingface_hub import snapshot_download
+from demo.settings import hub_offline
 
 log = logging.getLogger(__name__)
 FORMAT = "instructir-explorer-artifacts/1"
@@ -54,7 +56,6 @@ def query_inputs(bench: Benchmark, template, with_perturbations: bool = False) -
         pairs.append((inst.instruction, inst.query, False))
         pairs.extend((p.instruction, p.query, False) for p in bench.paraphrases.get(inst.instance_id, ()))
         if with_perturbations:
-            from demo.data.variants import split_variant
             pairs.extend(split_variant(v["text"], inst.query) for v in perturbations(bench, inst))
     seen: dict[str, EncodeInput] = {}
     for instruction, query, query_first in pairs:
@@ -195,8 +196,6 @@ def resolve_source(source: str) -> Path:
     if not source.startswith("hf:"):
         return Path(source).expanduser()
     repo, _, revision = source[3:].partition("@")
-    from huggingface_hub import snapshot_download
-    from demo.settings import hub_offline
     try:
         return Path(snapshot_download(repo, repo_type="dataset", revision=revision or None,
                                       local_files_only=hub_offline()))

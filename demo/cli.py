@@ -13,6 +13,20 @@ from demo.cache import default_cache
 from demo.errors import UserError
 from demo.retrievers.ids import Rerank, is_run
 from demo.retrievers.registry import MODELS, load_reranker, parse_id, parse_retriever_list
+from tqdm import tqdm
+from demo.devices import parse_devices
+from demo.runs import PREFIX, check_unique, load_run
+from demo.service import Explorer
+from demo.service.batch import instance_run
+from demo.data.sources import load_source
+from demo.evaluation import blind_floor, score_run
+from demo.trec import write_run
+from demo.conventions import MISSING_AS_ZERO, OFFICIAL, groups_of
+from demo.compare import LETTERS, build
+from demo.compare_report import latex, markdown, text, to_json
+from demo.inspection import OUTCOMES, outcome_counts, rows_to_csv, table_answer
+from demo.artifacts import export
+from demo.data.stats import dataset_stats
 
 EXIT_BAD_INPUT = 2
 
@@ -25,7 +39,6 @@ class Parser(argparse.ArgumentParser):
 
 def progress_bar():
     """A tqdm-backed (what, done, total) callback, one bar per 'what'; silent when not a terminal."""
-    from tqdm import tqdm
     bars = {}
 
     def update(what: str, done: int, total: int) -> None:
@@ -155,13 +168,11 @@ def metrics_table(results: dict, k: int, floor: dict | None = None) -> str:
 
 
 def _devices(args) -> list[str] | None:
-    from demo.devices import parse_devices
     return parse_devices(args.devices) if args.devices else None
 
 
 def load_cli_runs(ids: list[str], bench) -> dict:
     """`run:PATH` ids -> RunFile (read and checked against the dataset), by id."""
-    from demo.runs import PREFIX, check_unique, load_run
     runs = {}
     for rid in ids:
         if is_run(rid):
@@ -175,8 +186,6 @@ def instance_runs(ids: list[str], source: str, bench, depth: int, progress, devi
     """Per retriever id as printed (run:<name> for files), its run over the dataset's instances,
     ranked by the engine the app uses. Every model loads and indexes before any instance is ranked,
     so an unavailable one fails at once."""
-    from demo.service import Explorer
-    from demo.service.batch import instance_run
     files = load_cli_runs(ids, bench)
     explorer = Explorer(default_cache(), devices=devices)
     for rid in ids:
@@ -199,8 +208,6 @@ def instance_runs(ids: list[str], source: str, bench, depth: int, progress, devi
 
 
 def cmd_evaluate(args) -> None:
-    from demo.data.sources import load_source
-    from demo.evaluation import blind_floor, score_run
     _check_positive("k", args.k)
     _check_positive("depth", args.depth)
     ids = parse_retriever_list(args.retrievers)
@@ -216,8 +223,6 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_run(args) -> None:
-    from demo.data.sources import load_source
-    from demo.trec import write_run
     _check_positive("top", args.top)
     (rid,) = parse_retriever_list([args.retriever])
     bench = load_source(args.dataset)
@@ -230,9 +235,6 @@ def cmd_run(args) -> None:
 
 
 def cmd_score(args) -> None:
-    from demo.data.sources import load_source
-    from demo.evaluation import score_run
-    from demo.runs import load_run
     _check_positive("k", args.k)
     bench = load_source(args.dataset)
     run = load_run(args.run, bench)
@@ -247,7 +249,6 @@ def cmd_score(args) -> None:
 
 def score_notes(result: dict, k: int) -> str:
     """Coverage, the convention used and, when the other one differs, its figures."""
-    from demo.conventions import MISSING_AS_ZERO, OFFICIAL
     cov = result["coverage"]
     lines = [f"coverage: {cov['instances']:,} of {cov['of_instances']:,} instances in the run; "
              f"scored {result['convention']}; Robustness groups by {result['group_by']}"]
@@ -263,11 +264,6 @@ def score_notes(result: dict, k: int) -> str:
 
 
 def cmd_compare(args) -> None:
-    from demo.compare import LETTERS, build
-    from demo.compare_report import latex, markdown, text, to_json
-    from demo.conventions import groups_of
-    from demo.data.sources import load_source
-    from demo.evaluation import score_run
     for name in ("k", "depth", "flips", "resamples"):
         _check_positive(name, getattr(args, name))
     ids = [f"run:{path}" for path in args.runs] + (parse_retriever_list(args.retrievers) if args.retrievers else [])
@@ -295,9 +291,6 @@ def cmd_compare(args) -> None:
 
 
 def cmd_inspect(args) -> None:
-    from demo.data.sources import load_source
-    from demo.inspection import OUTCOMES, outcome_counts, rows_to_csv, table_answer
-    from demo.service import Explorer
     _check_positive("k", args.k)
     ids = parse_retriever_list(args.retrievers)
     bench = load_source(args.dataset)
@@ -327,8 +320,6 @@ def cmd_inspect(args) -> None:
 
 
 def cmd_index(args) -> None:
-    from demo.data.sources import load_source
-    from demo.service import Explorer
     models = list(dict.fromkeys(m for i in parse_retriever_list(args.retrievers) for m in parse_id(i).model_ids()))
     if not models:  # a run file needs no index
         raise UserError("nothing to index: run files are read as they are")
@@ -343,7 +334,6 @@ def cmd_index(args) -> None:
 
 
 def _export(args, bench, corpora: dict, bar) -> None:
-    from demo.artifacts import export
     models = {m: (MODELS[m], c.model) for m, c in corpora.items() if MODELS[m].loader != "bm25"}
     if not models:
         raise UserError("--export needs a dense retriever (BM25 has no embeddings to store)")
@@ -355,9 +345,6 @@ def _export(args, bench, corpora: dict, bar) -> None:
 
 
 def cmd_validate(args) -> None:
-    from demo.data.sources import load_source
-    from demo.data.stats import dataset_stats
-    from demo.evaluation import blind_floor
     bench = load_source(args.dataset)
     stats = dataset_stats(bench)
     stats["instruction_blind_floor"] = blind_floor(bench, 10)

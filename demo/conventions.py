@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Iterable, Mapping
 
 from demo.data.records import Benchmark
+from demo.errors import UserError
 
 MISSING_AS_ZERO = "missing as 0 (trec_eval -c)"
 OFFICIAL = "official (the run's instances only)"
@@ -27,7 +28,6 @@ GROUP_BY = ("query", "instruction")
 
 def check_group_by(group_by: str) -> str:
     if group_by not in GROUP_BY:
-        from demo.errors import UserError
         raise UserError(f"group by {group_by!r}: expected one of {', '.join(GROUP_BY)}")
     return group_by
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
+from scipy.stats import ttest_rel
 
 EXACT_MAX = 16  # at most 2^16 sign patterns are enumerated
 FLIPS = 10_000
@@ -89,7 +90,6 @@ def randomization_test(a: Sequence[float], b: Sequence[float], flips: int = FLIP
 def t_test(a: Sequence[float], b: Sequence[float]) -> float:
     """Two-sided paired t-test p (scipy.stats.ttest_rel). No difference anywhere: 1. Every
     difference equal and non-zero (no variance): 0. Fewer than two units: NaN."""
-    from scipy.stats import ttest_rel
     d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     if d.size and not d.any():
         return 1.0

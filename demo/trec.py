@@ -5,6 +5,7 @@ from pathlib import Path
 
 from demo.errors import DataError
 from demo.metrics.ranking import Run, ranked
+from demo.runs import parse_run, read_bytes
 
 
 def write_run(run: Run, path: str | Path, tag: str, top: int | None = None) -> None:
@@ -17,7 +18,6 @@ def write_run(run: Run, path: str | Path, tag: str, top: int | None = None) -> N
 
 def read_run(path: str | Path) -> dict[str, dict[str, float]]:
     """Any run file demo.runs reads (TREC or JSON, gzipped or not) as a plain run dict."""
-    from demo.runs import parse_run, read_bytes
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "run file not found")

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = [
     ("base", ["demo.errors", "demo.settings", "demo.inputs", "demo.csvsafe", "demo.keep"]),
     ("data", ["demo.data"]),
-    ("metrics", ["demo.metrics", "demo.evaluation"]),
+    ("metrics", ["demo.metrics", "demo.evaluation", "demo.conventions"]),
     ("engine", ["demo.engine", "demo.cache", "demo.devices"]),
     ("retrievers", ["demo.retrievers", "demo.runs", "demo.trec", "demo.inspection", "demo.notes"]),
     ("artifacts", ["demo.artifacts"]),
@@ -39,14 +39,16 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imports(path: Path) -> set[str]:
-    """The project modules a file imports (anywhere in it), resolved to existing modules."""
+def imports(path: Path, modules: set[str]) -> set[str]:
+    """The project modules a file imports (anywhere in it). `from package import module` imports
+    the module, not the package's __init__."""
     out = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:  # `from demo import x`: demo.x
-            names = ([] if node.module == "demo" else [node.module]) + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            subs = [f"{node.module}.{a.name}" for a in node.names]
+            names = subs if all(n in modules for n in subs) else [node.module] + subs
         else:
             continue
         out.update(n for n in names if n == "demo" or n.startswith("demo."))
@@ -58,7 +60,7 @@ def graph() -> dict[str, set[str]]:
     out = {}
     for name, path in files.items():
         found = set()
-        for imp in imports(path):
+        for imp in imports(path, set(files)):
             while imp not in files and "." in imp:  # `from demo.x import name`: the module is demo.x
                 imp = imp.rsplit(".", 1)[0]
             if imp in files and imp not in (name, "demo"):  # a namespace package resolves to nothing

@@ -17,6 +17,7 @@ from demo.data.records import Benchmark
 from demo.data.release import load_folder
 from demo.errors import DataError, UserError
 from demo.settings import configured_datasets, corpus_limits, loaded_limits, public_mode
+from demo.data.hub import hub_folder, parse_hub_source
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 NAMED = {"demo": ASSETS / "demo"}
@@ -42,7 +43,6 @@ def canonical(source) -> str:
     if source in NAMED:
         return source
     if source.startswith("hf:"):
-        from demo.data.hub import parse_hub_source
         repo, revision = parse_hub_source(source)
         return f"hf:{repo}@{revision}"
     if public_mode() and source not in configured_datasets():
@@ -82,7 +82,6 @@ def _configured_key(entry: str) -> str:
     if entry in NAMED:
         return entry
     if entry.startswith("hf:"):
-        from demo.data.hub import parse_hub_source
         repo, revision = parse_hub_source(entry)
         return f"hf:{repo}@{revision}"
     return _folder_key(entry)
@@ -101,7 +100,6 @@ def resolve(key: str) -> Path:
     if key in NAMED:
         return NAMED[key]
     if key.startswith("hf:"):
-        from demo.data.hub import hub_folder
         return hub_folder(key)
     return Path(key)
 

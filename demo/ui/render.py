@@ -6,6 +6,8 @@ import re
 from html import escape
 
 from demo.data.lexical import content_words
+from demo.published import ROWS, for_model
+from demo.compare import MEASURES
 
 WORD = re.compile(r"(\w[\w']*)")
 SNIPPET_WORDS = 45
@@ -224,7 +226,6 @@ def render_scoreboard(board: dict, dataset: str) -> str:
     """Live dataset-level figures per retriever; published InstructIR figures beside them when
     the dataset is InstructIR (demo.published, with their sources). The instruction-blind floor
     is computed here, never a published figure."""
-    from demo.published import ROWS, for_model
     k = board["k"]
     show = is_instructir(dataset)
     head = f"<tr><th>retriever</th><th>nDCG@{k}</th><th>Robustness@{k}</th>" + \
@@ -256,7 +257,6 @@ def render_scoreboard(board: dict, dataset: str) -> str:
 def render_pairwise(comparison) -> str:
     """Per system nDCG@k and Robustness@k with 95% CIs and ranx-style marks, then per pair the
     difference and p-values (demo.compare.Comparison). Every name is escaped."""
-    from demo.compare import MEASURES
     head = "<tr><th></th><th>retriever</th>" + "".join(
         f"<th>{comparison.label(m)}</th><th>95% CI</th>" for m in MEASURES) + "</tr>"
     rows = []
