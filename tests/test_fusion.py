@@ -9,7 +9,8 @@ import numpy as np
 from demo.engine import DocOrder, Scored, rrf
 from demo.errors import UserError
 from demo.metrics.ranking import rank_of, ranked
-from demo.retrievers.ids import Fusion, Single, split_ids
+from demo.inputs import split_ids
+from demo.retrievers.ids import Fusion, Single
 from demo.retrievers.registry import canonical_id, label, parse_id, parse_retriever_id, parse_retriever_list
 from demo.service import Explorer
 from helpers import assert_one_line_error, run_cli

@@ -88,7 +88,9 @@ class Explorer:
 
     def sweep(self, source: str, query_id: str, retrievers, k=10, instance_id: str | None = None,
               instruction: str | None = None, grade_against: str | None = None, runs: Runs = None) -> dict:
-        return sweep.sweep(self.rankers, source, query_id, retrievers, k, instance_id, instruction, grade_against, runs)
+        """Every variant of one base query through every retriever, as the `/sweep` API's JSON."""
+        return sweep.sweep(self.rankers, source, query_id, retrievers, k, instance_id, instruction, grade_against,
+                           runs).as_dict()
 
     def explain(self, source: str, instance_id: str, instruction: str | None, retriever_id: str, doc_id: str) -> dict:
         return explain.explain(self.rankers, source, instance_id, instruction, retriever_id, doc_id)

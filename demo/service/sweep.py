@@ -1,7 +1,7 @@
 """The sweep view: every variant of one base query through every retriever (the `/sweep` API)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from demo import inputs
 from demo.data.records import Instance
@@ -11,6 +11,7 @@ from demo.engine import Query
 from demo.errors import UserError
 from demo.retrievers.registry import label, parse_retriever_list
 from demo.service.checks import check, instance
+from demo.service.compare import FailedColumn
 from demo.service.grading import graded_instance, ndcg_of, target_rank
 from demo.service.rankings import Rankers, Runs
 
@@ -21,6 +22,34 @@ class Variant:
     info: dict  # {"kind", "label", "instance_id", "text"}: the API's variant entry
     graded: Instance
     query: Query
+
+
+@dataclass(frozen=True)
+class SweepColumn:
+    """One retriever over every variant: target ranks and nDCG@k (None where a run has no ranking),
+    Robustness@k over the original instructions and over every variant."""
+    label: str
+    target_rank: list[int | None]
+    ndcg: list[float | None]
+    robustness: float | None
+    variant_robustness: float | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    query_id: str
+    query: str
+    k: int
+    pivot: str
+    variants: list[dict]
+    retrievers: dict[str, SweepColumn | FailedColumn]
+
+    def as_dict(self) -> dict:
+        return {"query_id": self.query_id, "query": self.query, "k": self.k, "pivot": self.pivot,
+                "variants": self.variants, "retrievers": {rid: c.as_dict() for rid, c in self.retrievers.items()}}
 
 
 def variant_rows(bench, group: list[Instance], pivot: Instance, instruction: str | None,
@@ -43,7 +72,7 @@ def variant_rows(bench, group: list[Instance], pivot: Instance, instruction: str
 
 
 def sweep(rankers: Rankers, source: str, query_id: str, retrievers, k=10, instance_id: str | None = None,
-          instruction: str | None = None, grade_against: str | None = None, runs: Runs = None) -> dict:
+          instruction: str | None = None, grade_against: str | None = None, runs: Runs = None) -> Sweep:
     """Per retriever: each variant's target rank and nDCG@k, the query's Robustness@k over its
     original instructions and over every variant. A run file has numbers only for the variants it
     covers (null for the others)."""
@@ -66,13 +95,11 @@ def sweep(rankers: Rankers, source: str, query_id: str, retrievers, k=10, instan
         try:
             _, ranks = rankers.rankings(source, rid, [v.query for v in rows], targets, runs=runs)
         except UserError as e:
-            result[rid] = {"error": str(e), "label": label(rid)}
+            result[rid] = FailedColumn(label(rid), str(e))
             continue
         ndcgs = [ndcg_of(docs, v.graded, r, k) if r is not None else None for v, r in zip(rows, ranks)]
         originals = [n for v, n in zip(rows, ndcgs) if v.info["kind"] == "original" and n is not None]
         covered = [n for n in ndcgs if n is not None]
-        result[rid] = {"label": label(rid), "target_rank": [target_rank(docs, v.graded, r) for v, r in zip(rows, ranks)],
-                       "ndcg": ndcgs, "robustness": min(originals) if originals else None,
-                       "variant_robustness": min(covered) if covered else None}
-    return {"query_id": query_id, "query": group[0].query, "k": k, "pivot": pivot.instance_id,
-            "variants": [v.info for v in rows], "retrievers": result}
+        result[rid] = SweepColumn(label(rid), [target_rank(docs, v.graded, r) for v, r in zip(rows, ranks)], ndcgs,
+                                  min(originals) if originals else None, min(covered) if covered else None)
+    return Sweep(query_id, group[0].query, k, pivot.instance_id, [v.info for v in rows], result)

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import gradio as gr
 
 from demo.errors import UserError
-from demo.retrievers.ids import split_ids
+from demo.inputs import split_ids
 from demo.retrievers.registry import model_choices, parse_id, reranker_choices
 from demo.data.sources import dataset_choices
 from demo.retrievers.templates import MODES
+from demo.service.checks import MAX_K
 from demo.ui.render import render_unavailable
 
 DEFAULT_RETRIEVERS = ["bm25", "bm25@query", "minilm", "minilm@query"]
@@ -139,7 +140,7 @@ def build_bar(default_dataset: str) -> Bar:
         instance = gr.Dropdown(label="Instance (user)", elem_id="instance", scale=3, min_width=180)
         retrievers = gr.Dropdown(choices=retriever_choices(), value=[], multiselect=True, label="Retrievers",
                                  elem_id="retrievers", scale=5, min_width=260)
-        k = gr.Number(value=10, minimum=1, maximum=50, precision=0, step=1, label="k", elem_id="k",
+        k = gr.Number(value=10, minimum=1, maximum=MAX_K, precision=0, step=1, label="k", elem_id="k",
                       scale=0, min_width=80)
     return Bar(dataset, query, order, random_btn, instance, retrievers, k, gr.State({}))
 

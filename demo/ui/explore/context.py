@@ -7,12 +7,11 @@ from html import escape
 
 import gradio as gr
 
-from demo.service import Explorer
+from demo.service import MAX_K, Explorer  # noqa: F401 (the page's k limit is the service's)
 from demo.ui.controls import Bar
 
 AUTO = "auto"  # grade against: follow the text
 TABS = ("explore", "scoreboard", "inspect")
-MAX_K = 50
 
 
 @dataclass(frozen=True, eq=False)
