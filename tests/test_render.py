@@ -36,7 +36,9 @@ def docs():
 
 @pytest.fixture
 def result():
-    return {"instance_id": "i_1", "k": 5, "summary": f"bm25: <b>rose</b> {XSS_INSTRUCTION}", "retrievers": {
+    # the summary's sentences come from these keys (ui.render.summarize): a persona carries the attack
+    return {"instance_id": "i_1", "k": 5, "changed": True, "graded_against": "i_2", "graded_chosen": False,
+            "graded_persona": f"<b>teacher</b> {XSS_INSTRUCTION}", "retrievers": {
         "bm25": column([card("t1", 1, 3, is_target=True), {**card("s1", 2, 9, is_sibling=True), "sibling_of": "teacher <b>"},
                         card("o1", 3, 1), card("o2", 4, 2), card("o3", 5, 5)],
                        target_rank=1, original_target_rank=3, encoded=f"{XSS_INSTRUCTION} [SEP] wine cabinets"),
@@ -53,6 +55,7 @@ def test_user_and_data_text_is_escaped(result, docs):
     assert "&lt;script&gt;" in html and "&lt;/script&gt;" in html
     assert "&lt;not cached&gt;" in html
     summary = render_summary(result)
+    assert "Graded against the target of i_2" in summary
     assert "<img" not in summary and "<b>" not in summary and "&lt;img src=x onerror=alert(1)&gt;" in summary
     assert "<script" not in render_error("<script>alert(1)</script>")
     assert "&lt;script&gt;" in render_error("<script>alert(1)</script>")

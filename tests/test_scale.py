@@ -181,7 +181,7 @@ class SlowModel:
 
 
 def test_cold_start_progress_moves_and_reaches_a_caller_that_waits(tiny, monkeypatch):
-    monkeypatch.setattr(corpora, "load_model", lambda spec, cache, devices=None: SlowModel())
+    monkeypatch.setattr(corpora, "load_model", lambda spec, cache, devices=None, artifacts=None: SlowModel())
     ex, src = Explorer(), str(tiny)
     first, waiting = [], []
     builder = threading.Thread(target=lambda: ex.corpus(src, "minilm", on_stage=lambda *a: first.append(a)))
