@@ -243,7 +243,7 @@ def in_process(folder: str, n_edits: int, n_sweeps: int, visits: int, results: d
         if n % max(1, visits // 8) == 0 or n == len(order):
             samples.append((n, rss_mb()))
     results["memory"] = {"visits": len(order), "rss_mb": samples, "peak_mb": hwm_mb(),
-                         "memo_mb": ex._memo.nbytes / 2**20, "tables_mb": ex._tables.nbytes / 2**20,
+                         "memo_mb": ex.rankers.memo.nbytes / 2**20, "tables_mb": ex.tables._memory.nbytes / 2**20,
                          "visit_s_mean": (time.perf_counter() - t) / max(1, len(order))}
     save(results)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlencode
 
+from demo.ui.render import summarize
 import pytest
 
 from app_server import DEFAULT
@@ -150,7 +151,7 @@ def test_grading_follows_the_text_and_a_chosen_target(pages, url, bench, explore
     text = bench.instances[OTHER].instruction
     show(page, url, instance=INSTANCE, instruction=text)
     expected = wait_view(page, explorer, INSTANCE, text)
-    assert expected["summary"].startswith(f"Graded against the target of {OTHER}")
+    assert summarize(expected).startswith(f"Graded against the target of {OTHER}")
     them, me = bench.instances[OTHER].targets, bench.instances[INSTANCE].targets
     targets = page.eval_on_selector_all("#rankings .card.is-target", "els => els.map((e) => e.dataset.doc)")
     assert targets and set(targets) <= set(them)
