@@ -17,7 +17,7 @@ from pathlib import Path
 
 from demo.cache import EmbeddingCache
 from demo.errors import UserError
-from demo.retrievers import ids, mpnet
+from demo.retrievers import fit, ids, mpnet
 from demo.retrievers.base import Model, Retriever
 from demo.retrievers.ids import Ref
 from demo.retrievers.templates import MODES, TEMPLATES
@@ -157,9 +157,13 @@ def _hub_snapshot(repo: str, revision: str) -> str | None:
 
 
 def availability(spec: ModelSpec) -> str | None:
-    """None when the model can load here, else the reason it cannot."""
+    """None when the model can load here, else the reason it cannot. A model whose memory estimate
+    does not fit this machine (demo.retrievers.fit) is refused first: no download would help."""
     if spec.loader == "bm25":
         return None
+    too_big = fit.model_fits(spec)
+    if too_big:
+        return too_big
     local = _local_path(spec)
     if local is not None and local.exists():
         return None
@@ -179,6 +183,9 @@ def availability(spec: ModelSpec) -> str | None:
 
 def reranker_availability(spec: RerankerSpec) -> str | None:
     """None when the reranker can load here, else why not (at once: no network when offline)."""
+    too_big = fit.reranker_fits(spec)
+    if too_big:
+        return too_big
     if spec.local_path:
         return None if Path(spec.local_path).exists() else f"model folder {spec.local_path} not found"
     if hub_offline() and _hub_snapshot(spec.hub_id, spec.revision) is None:
