@@ -209,6 +209,8 @@ def load_reranker(reranker_id: str):
             from demo.retrievers.rerank import load_scorer
             try:
                 _rerankers[reranker_id] = load_scorer(spec)
+            except UserError as e:  # the hub did not answer, a device that is not here
+                raise ModelUnavailable(f"{reranker_id} unavailable: {e}") from None
             except Exception as e:  # a broken download or an incompatible checkpoint
                 raise ModelUnavailable(f"{reranker_id} failed to load: {type(e).__name__}: {e}") from e
         return _rerankers[reranker_id]
@@ -282,15 +284,23 @@ def _load_encoder(spec: ModelSpec, devices: list[str] | None = None):
     device = devices[0] if devices else select_device()
     dtype = dtype_for(spec.params, device)
     if spec.loader == "promptriever":
+        from demo.hubaccess import check
         from demo.retrievers.lasttoken import load_promptriever
+        from demo.settings import hub_offline
+        if not hub_offline():
+            check(*PROMPTRIEVER_BASE)
+            check(spec.hub_id, spec.revision)
         return load_promptriever(spec, PROMPTRIEVER_BASE, device, dtype)
-    from sentence_transformers import SentenceTransformer
-    kwargs = {"device": device, **({"model_kwargs": {"dtype": dtype}} if dtype is not None else {})}
     local = _local_path(spec)
     if local is not None and local.exists():
-        model = SentenceTransformer(str(local), **kwargs)
-    else:
-        model = SentenceTransformer(spec.hub_id, revision=spec.revision, **kwargs)
+        source, revision = str(local), {}
+    else:  # only once the hub answers (or from the cache of a pinned revision): seconds, not minutes
+        from demo.hubaccess import resolve
+        source = resolve(spec.hub_id, spec.revision)
+        revision = {"revision": spec.revision} if source == spec.hub_id else {}
+    from sentence_transformers import SentenceTransformer
+    kwargs = {"device": device, **({"model_kwargs": {"dtype": dtype}} if dtype is not None else {})}
+    model = SentenceTransformer(source, **revision, **kwargs)
     if spec.template == "instructor":
         for module in model:  # INSTRUCTOR pools the text only, not the instruction prompt
             if hasattr(module, "include_prompt"):

@@ -86,8 +86,9 @@ def load_scorer(spec):
     """Instantiate the reranker of a RerankerSpec (availability already checked), on the device
     demo.devices selects; half precision on a GPU for the 7B model."""
     from demo.devices import dtype_for, select_device
-    path = spec.local_path or spec.hub_id
-    revision = None if spec.local_path else spec.revision
+    from demo.hubaccess import resolve
+    path = spec.local_path or resolve(spec.hub_id, spec.revision)  # seconds, not minutes, when the hub is down
+    revision = spec.revision if path == spec.hub_id else None
     device = select_device()
     if spec.kind == "cross-encoder":
         from sentence_transformers import CrossEncoder
