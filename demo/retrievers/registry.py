@@ -167,6 +167,8 @@ def availability(spec: ModelSpec) -> str | None:
     local = _local_path(spec)
     if local is not None and local.exists():
         return None
+    if spec.local_path == "verified:mpnet" and mpnet.installed_slices():
+        return None  # assembled from the installed parts when it first loads
     if spec.local_path and not spec.local_path.startswith(("package:", "verified:")):
         return f"model folder {spec.local_path} not found"
     peft = ("needs the peft package (pip install peft) and about 16 GB of memory"
@@ -291,6 +293,11 @@ def _load_encoder(spec: ModelSpec, devices: list[str] | None = None):
             check(*PROMPTRIEVER_BASE)
             check(spec.hub_id, spec.revision)
         return load_promptriever(spec, PROMPTRIEVER_BASE, device, dtype)
+    if spec.local_path == "verified:mpnet":  # the installed PyPI parts, never the hub, when they are there
+        try:
+            mpnet.ensure_from_parts()
+        except (mpnet.SetupError, OSError) as e:
+            raise UserError(f"its PyPI parts are installed but {e}") from None
     local = _local_path(spec)
     if local is not None and local.exists():
         source, revision = str(local), {}
