@@ -35,6 +35,7 @@ from demo.data.variants import perturbations, split_variant
 from demo.errors import UserError
 from demo.retrievers.templates import MODES, EncodeInput, query_input
 from huggingface_hub import snapshot_download
+from demo.hubaccess import resolve
 from demo.settings import hub_offline
 
 log = logging.getLogger(__name__)
@@ -197,11 +198,15 @@ def resolve_source(source: str) -> Path:
         return Path(source).expanduser()
     repo, _, revision = source[3:].partition("@")
     try:
+        found = resolve(repo, revision or None, "dataset")  # bounded when the hub is down
+        if found != repo:  # the hub did not answer; the cached pinned revision serves
+            return Path(found)
         return Path(snapshot_download(repo, repo_type="dataset", revision=revision or None,
                                       local_files_only=hub_offline()))
     except Exception as e:
         hint = " (offline and not in the Hugging Face cache; set HF_HUB_OFFLINE=0 to fetch it)" if hub_offline() else ""
-        raise UserError(f"cannot fetch artifacts {source}: {type(e).__name__}{hint}") from None
+        detail = f": {e}" if isinstance(e, UserError) else ""
+        raise UserError(f"cannot fetch artifacts {source}: {type(e).__name__}{detail}{hint}") from None
 
 
 @lru_cache(maxsize=4)

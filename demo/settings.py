@@ -14,6 +14,9 @@ DEFAULTS = {
     # load) that turned a 25 ms query encode into 500 ms (benchmarks/RESULTS-app.md). Passive
     # waiting gives the core away instead.
     "OMP_WAIT_POLICY": "PASSIVE",
+    # huggingface_hub's per-request timeouts (its defaults: 10 s each); demo.hubaccess bounds the rest
+    "HF_HUB_ETAG_TIMEOUT": "5",
+    "HF_HUB_DOWNLOAD_TIMEOUT": "10",
 }
 FALSE_VALUES = ("0", "false", "no", "off", "")
 
@@ -75,7 +78,7 @@ def runs_dir() -> Path | None:
     return Path("runs") if Path("runs").is_dir() else None
 
 
-# ---- public hosting -------------------------------------------------------------
+# ---- public hosting ----------------------------------------------------------------------------
 MB = 2**20
 
 

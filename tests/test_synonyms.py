@@ -13,18 +13,45 @@ from demo.data.synonyms import WORD, replace_synonyms, synonym_variants, synonym
 from demo.data.variants import perturbations, synonym_perturbations, unavailable_variants
 from demo.service import Explorer
 
-needs_wordnet = pytest.mark.skipif(wn_mod.unavailable_reason() is not None or not wn_mod.LEXNAMES_MAN.is_file(),
+needs_wordnet = pytest.mark.skipif(wn_mod.unavailable_reason() is not None,
                                    reason="Debian's wordnet-base is not installed")
+needs_man_page = pytest.mark.skipif(not wn_mod.LEXNAMES_MAN.is_file(), reason="the lexnames(5WN) man page is absent")
 
 
-@needs_wordnet
-def test_lexnames_derived_from_the_man_page():
-    text = wn_mod.lexnames_from_man(gzip.decompress(wn_mod.LEXNAMES_MAN.read_bytes()).decode())
-    lines = text.splitlines()
+@needs_man_page
+def test_the_carried_lexnames_table_is_the_man_pages():
+    assert wn_mod.lexnames_from_man(gzip.decompress(wn_mod.LEXNAMES_MAN.read_bytes()).decode()) == wn_mod.LEXNAMES
+
+
+def test_the_carried_lexnames_table_is_what_nltk_reads():
+    """nltk splits each line in three and asserts the number equals the line's index."""
+    lines = wn_mod.LEXNAMES.splitlines()
     assert len(lines) == 45
     assert lines[0] == "00\tadj.all\t3" and lines[3] == "03\tnoun.Tops\t1"
     assert lines[29] == "29\tverb.body\t2" and lines[44] == "44\tadj.ppl\t3" and lines[2] == "02\tadv.all\t4"
     assert [int(line.split("\t")[0]) for line in lines] == list(range(45))
+    assert all(len(line.split()) == 3 for line in lines) and wn_mod.LEXNAMES.endswith("\n")
+    assert {line.split("\t")[2] for line in lines} == {"1", "2", "3", "4"}
+
+
+@needs_wordnet
+def test_wordnet_works_without_the_man_page(tmp_path, monkeypatch):
+    """A machine (or a slim Space image) without /usr/share/man: the folder is built from the carried
+    table and nltk reads it, lexicographer file names included."""
+    monkeypatch.setattr(wn_mod, "LEXNAMES_MAN", tmp_path / "absent" / "lexnames.5WN.gz")
+
+    def no_man_page(*args, **kwargs):
+        raise AssertionError("the man page was read")
+    monkeypatch.setattr(wn_mod, "man_page_text", no_man_page)
+    monkeypatch.setattr(wn_mod.gzip, "decompress", no_man_page)
+    target = wn_mod.nltk_data_dir(target=tmp_path / "nltk")
+    import nltk
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+    monkeypatch.setattr(nltk.data, "path", nltk.data.path + [str(target)])  # nltk reads only under its path
+    reader = WordNetCorpusReader(str(target / "corpora" / "wordnet"), None)
+    assert reader.synset("dog.n.01").lexname() == "noun.animal"
+    assert reader.synset("run.v.01").lexname() == "verb.motion"
+    assert reader.synsets("cheap", pos="a")[0].lexname() == "adj.all"
 
 
 def test_a_truncated_man_page_is_refused():

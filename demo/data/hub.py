@@ -28,7 +28,13 @@ def parse_hub_source(source: str) -> tuple[str, str]:
 def materialize(repo_or_path: str, revision: str | None, folder: Path) -> Path:
     """Fetch the three configs and write them to `folder` in the release layout."""
     import datasets
+    from demo.hubaccess import HubUnreachable, check
     kwargs = {"revision": revision} if revision else {}
+    if not hub_offline() and not Path(repo_or_path).exists():
+        try:  # one bounded request first: the datasets library retries a dead hub for half a minute
+            check(repo_or_path, revision, "dataset")
+        except HubUnreachable as e:
+            raise UserError(f"cannot load hf:{repo_or_path}@{revision}: {e}") from None
     try:
         corpus = _split(_load_config(datasets, repo_or_path, "corpus", kwargs), "corpus")
         queries = _split(_load_config(datasets, repo_or_path, "queries", kwargs), "queries")

@@ -2,9 +2,11 @@
 
 Debian's `wordnet-base` puts the Princeton WordNet 3.0 database in /usr/share/wordnet (a Space
 installs it from packages.txt). nltk's reader wants the files in `<dir>/corpora/wordnet`
-plus a `lexnames` file, which Debian drops; its 45 lines (number, lexicographer file name,
-syntactic category) are the table of the `lexnames.5WN` man page that the package ships, so we
-derive the file from that page. The folder is built once under the cache folder (copies of the
+plus a `lexnames` file, which Debian drops. Its 45 lines (number, lexicographer file name,
+syntactic category) are WordNet 3.0's fixed table of lexicographer files, the one the `lexnames(5WN)`
+man page prints; the project carries it (LEXNAMES below, derived once from Debian's man page and
+checked against it by tests/test_synonyms.py where the page is installed), so no man page is read
+at run time (a Space's image may drop /usr/share/man). The folder is built once under the cache folder (copies of the
 database files, built in a temporary folder and renamed into place); with
 NLTK_DATA=<cache>/nltk_data plain `nltk.corpus.wordnet` reads it too.
 """
@@ -27,7 +29,56 @@ DATABASE = ["data.noun", "data.verb", "data.adj", "data.adv", "index.noun", "ind
             "index.adv", "noun.exc", "verb.exc", "adj.exc", "adv.exc"]
 OPTIONAL = ["cntlist.rev", "index.sense"]
 CATEGORY = {"noun": 1, "verb": 2, "adj": 3, "adv": 4}
-LEXNAMES_MAN = Path("/usr/share/man/man5/lexnames.5WN.gz")
+LEXNAMES_MAN = Path("/usr/share/man/man5/lexnames.5WN.gz")  # only the tests read it, to check LEXNAMES
+# WordNet 3.0's lexicographer files: number, name, syntactic category (1 noun, 2 verb, 3 adj, 4 adv),
+# the `lexnames` file as nltk reads it (its index must equal the line number).
+LEXNAMES = """\
+00 adj.all 3
+01 adj.pert 3
+02 adv.all 4
+03 noun.Tops 1
+04 noun.act 1
+05 noun.animal 1
+06 noun.artifact 1
+07 noun.attribute 1
+08 noun.body 1
+09 noun.cognition 1
+10 noun.communication 1
+11 noun.event 1
+12 noun.feeling 1
+13 noun.food 1
+14 noun.group 1
+15 noun.location 1
+16 noun.motive 1
+17 noun.object 1
+18 noun.person 1
+19 noun.phenomenon 1
+20 noun.plant 1
+21 noun.possession 1
+22 noun.process 1
+23 noun.quantity 1
+24 noun.relation 1
+25 noun.shape 1
+26 noun.state 1
+27 noun.substance 1
+28 noun.time 1
+29 verb.body 2
+30 verb.change 2
+31 verb.cognition 2
+32 verb.communication 2
+33 verb.competition 2
+34 verb.consumption 2
+35 verb.contact 2
+36 verb.creation 2
+37 verb.emotion 2
+38 verb.motion 2
+39 verb.perception 2
+40 verb.possession 2
+41 verb.social 2
+42 verb.stative 2
+43 verb.weather 2
+44 adj.ppl 3
+""".replace(" ", "\t")
 INSTALL_HINT = "install Debian's wordnet-base (apt-get install wordnet-base)"
 
 
@@ -48,11 +99,9 @@ def lexnames_from_man(page: str) -> str:
     return "".join(f"{num}\t{name}\t{CATEGORY[name.split('.')[0]]}\n" for num, name in rows)
 
 
-def _man_page(src: Path) -> str:
-    for candidate in (src / "lexnames.5WN.gz", LEXNAMES_MAN):
-        if candidate.is_file():
-            return gzip.decompress(candidate.read_bytes()).decode("utf-8", "replace")
-    raise WordNetUnavailable(f"no lexnames.5WN man page to derive the lexnames file from; {INSTALL_HINT}")
+def man_page_text(path: Path = LEXNAMES_MAN) -> str:
+    """The text of Debian's lexnames(5WN) man page (gzip), to check LEXNAMES against."""
+    return gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
 
 
 def nltk_data_dir(src: Path | None = None, target: Path | None = None) -> Path:
@@ -68,7 +117,7 @@ def nltk_data_dir(src: Path | None = None, target: Path | None = None) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".wordnet-", dir=final.parent))
     try:
-        (work / "lexnames").write_text(lexnames_from_man(_man_page(src)), encoding="utf-8")
+        (work / "lexnames").write_text(LEXNAMES, encoding="utf-8")
         for name in DATABASE + [f for f in OPTIONAL if (src / f).is_file()]:
             # copies (about 30 MB): nltk refuses symlinks and hard links that lead out of its data folder
             shutil.copyfile(src / name, work / name)

@@ -20,8 +20,9 @@ from huggingface_hub import snapshot_download
 from demo.cache import EmbeddingCache
 from demo.devices import dtype_for, select_device
 from demo.errors import UserError
+from demo.hubaccess import check, resolve
 from demo.keep import Keep
-from demo.retrievers import ids, mpnet
+from demo.retrievers import fit, ids, mpnet
 from demo.retrievers.base import Model
 from demo.retrievers.dense import DenseModel
 from demo.retrievers.encoders import CachedEncoder, SentenceTransformerEncoder
@@ -176,12 +177,18 @@ def _hub_snapshot(repo: str, revision: str) -> str | None:
 
 
 def availability(spec: ModelSpec) -> str | None:
-    """None when the model can load here, else the reason it cannot."""
+    """None when the model can load here, else the reason it cannot. A model whose memory estimate
+    does not fit this machine (demo.retrievers.fit) is refused first: no download would help."""
     if spec.loader == "bm25":
         return None
+    too_big = fit.model_fits(spec)
+    if too_big:
+        return too_big
     local = _local_path(spec)
     if local is not None and local.exists():
         return None
+    if spec.local_path == "verified:mpnet" and mpnet.installed_slices():
+        return None  # assembled from the installed parts when it first loads
     if spec.local_path and not spec.local_path.startswith(("package:", "verified:")):
         return f"model folder {spec.local_path} not found"
     peft = ("needs the peft package (pip install peft) and about 16 GB of memory"
@@ -198,6 +205,9 @@ def availability(spec: ModelSpec) -> str | None:
 
 def reranker_availability(spec: RerankerSpec) -> str | None:
     """None when the reranker can load here, else why not (at once: no network when offline)."""
+    too_big = fit.reranker_fits(spec)
+    if too_big:
+        return too_big
     if spec.local_path:
         return None if Path(spec.local_path).exists() else f"model folder {spec.local_path} not found"
     if hub_offline() and _hub_snapshot(spec.hub_id, spec.revision) is None:
@@ -219,6 +229,8 @@ def load_reranker(reranker_id: str):
             raise ModelUnavailable(f"{reranker_id} unavailable: {reason}")
         try:
             return load_scorer(spec)
+        except UserError as e:  # the hub did not answer, a device that is not here
+            raise ModelUnavailable(f"{reranker_id} unavailable: {e}") from None
         except Exception as e:  # a broken download or an incompatible checkpoint
             raise ModelUnavailable(f"{reranker_id} failed to load: {type(e).__name__}: {e}") from e
     return _RERANKERS.get_or_build(reranker_id, load)
@@ -273,14 +285,24 @@ def _load_encoder(spec: ModelSpec, devices: list[str] | None = None):
     dtype = dtype_for(spec.params, device)
     if spec.loader == "promptriever":
         from demo.retrievers.lasttoken import load_promptriever  # needs peft, an optional package
+        if not hub_offline():
+            check(*PROMPTRIEVER_BASE)
+            check(spec.hub_id, spec.revision)
         return load_promptriever(spec, PROMPTRIEVER_BASE, device, dtype)
-    from sentence_transformers import SentenceTransformer  # heavy (torch): only when a model loads
-    kwargs = {"device": device, **({"model_kwargs": {"dtype": dtype}} if dtype is not None else {})}
+    if spec.local_path == "verified:mpnet":  # the installed PyPI parts, never the hub, when they are there
+        try:
+            mpnet.ensure_from_parts()
+        except (mpnet.SetupError, OSError) as e:
+            raise UserError(f"its PyPI parts are installed but {e}") from None
     local = _local_path(spec)
     if local is not None and local.exists():
-        model = SentenceTransformer(str(local), **kwargs)
-    else:
-        model = SentenceTransformer(spec.hub_id, revision=spec.revision, **kwargs)
+        source, revision = str(local), {}
+    else:  # only once the hub answers (or from the cache of a pinned revision): seconds, not minutes
+        source = resolve(spec.hub_id, spec.revision)
+        revision = {"revision": spec.revision} if source == spec.hub_id else {}
+    from sentence_transformers import SentenceTransformer  # heavy (torch): only when a model loads
+    kwargs = {"device": device, **({"model_kwargs": {"dtype": dtype}} if dtype is not None else {})}
+    model = SentenceTransformer(source, **revision, **kwargs)
     if spec.template == "instructor":
         for module in model:  # INSTRUCTOR pools the text only, not the instruction prompt
             if hasattr(module, "include_prompt"):

@@ -18,6 +18,7 @@ import numpy as np
 
 from demo.data.records import Document
 from demo.devices import dtype_for, select_device
+from demo.hubaccess import resolve
 from demo.engine import DocOrder, Query, Scored
 
 FOLLOWIR_PROMPT = ("<s> [INST] You are an expert Google searcher, whose job is to determine if the following "
@@ -86,8 +87,8 @@ class FollowIRScorer:
 def load_scorer(spec):
     """Instantiate the reranker of a RerankerSpec (availability already checked), on the device
     demo.devices selects; half precision on a GPU for the 7B model."""
-    path = spec.local_path or spec.hub_id
-    revision = None if spec.local_path else spec.revision
+    path = spec.local_path or resolve(spec.hub_id, spec.revision)  # seconds, not minutes, when the hub is down
+    revision = spec.revision if path == spec.hub_id else None
     device = select_device()
     if spec.kind == "cross-encoder":
         from sentence_transformers import CrossEncoder  # heavy (torch): only when a reranker loads
