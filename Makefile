@@ -45,7 +45,7 @@ demo-data: $(RUNTIME)
 	$(PY) scripts/build_demo_dataset.py
 
 # the bundled dataset's MiniLM embeddings (corpus, instances, paraphrases): a fast cold start;
-# rerun after changing assets/demo (tests/test_artifacts.py tells when they are stale)
+# rerun after changing assets/demo (tests/unit/test_artifacts.py tells when they are stale)
 demo-artifacts: $(RUNTIME) mpnet
 	$(PY) -m demo index --dataset demo --retrievers minilm,mpnet --export assets/artifacts/demo
 

@@ -29,7 +29,7 @@ def quiet_spaces_reloader() -> bool:
     """With SYSTEM=spaces Gradio starts its Spaces hot-reload watcher, which needs the `spaces`
     package (every Gradio Space has it); without it the watcher's thread dies with a traceback at
     start. Without `spaces` there is nothing to reload from, so the watcher becomes a no-op.
-    Returns whether it was replaced. (Gradio is pinned exactly; tests/test_app_start.py checks the
+    Returns whether it was replaced. (Gradio is pinned exactly; tests/app/test_app_start.py checks the
     name still exists.)"""
     if os.environ.get("SYSTEM") != "spaces" or importlib.util.find_spec("spaces") is not None:
         return False

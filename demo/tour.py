@@ -200,7 +200,7 @@ def open_step(explorer, steps: list[Step], n: int) -> dict:
 
 
 # The tour, in the order a lecture tells it. Chosen with scripts/pick_tour_steps.py on the bundled
-# data; tests/test_tour.py opens each step and checks every claim its narrative makes.
+# data; tests/service/test_tour.py opens each step and checks every claim its narrative makes.
 STEPS: list[Step] = [
     Step("A retriever that ignores the instruction", "101_3", ("minilm@query", "minilm"), ignores_instruction,
          focus="minilm"),

@@ -4,7 +4,7 @@ the bundled dataset where every claim of the step holds, most striking first.
 Usage: python scripts/pick_tour_steps.py [KIND ...]   (kinds: ignores worst paraphrase bigger switched hybrid)
 
 The tour's steps are then written into demo/tour.py by hand: a lecturer wants fixed views, and
-tests/test_tour.py checks that each still shows what its narrative says.
+tests/service/test_tour.py checks that each still shows what its narrative says.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # The memory-fit rule (demo/retrievers/fit.py) is off unless a test sets a machine: which models are
-# offered must not depend on the RAM of the machine running the suite (tests/test_fit.py tests the rule).
+# offered must not depend on the RAM of the machine running the suite (tests/unit/test_fit.py tests the rule).
 os.environ.setdefault("INSTRUCTIR_EXPLORER_MODEL_MEMORY_GB", "0")
 # Outside a test's own folder (module and session fixtures run before the per-test one below, and
 # app servers answer between tests) the cache is this run's temporary folder, never the user's

@@ -5,7 +5,7 @@ installs it from packages.txt). nltk's reader wants the files in `<dir>/corpora/
 plus a `lexnames` file, which Debian drops. Its 45 lines (number, lexicographer file name,
 syntactic category) are WordNet 3.0's fixed table of lexicographer files, the one the `lexnames(5WN)`
 man page prints; the project carries it (LEXNAMES below, derived once from Debian's man page and
-checked against it by tests/test_synonyms.py where the page is installed), so no man page is read
+checked against it by tests/unit/test_synonyms.py where the page is installed), so no man page is read
 at run time (a Space's image may drop /usr/share/man). The folder is built once under the cache folder (copies of the
 database files, built in a temporary folder and renamed into place); with
 NLTK_DATA=<cache>/nltk_data plain `nltk.corpus.wordnet` reads it too.

@@ -1,7 +1,7 @@
 """Static parts of the page: CSS (light and dark), the page script and the explainers."""
 
 # Colours for light and dark (Gradio puts `.dark` on <body> when the browser or OS asks for dark,
-# or with ?__theme=dark). Every text/background pair here is >= 4.5:1; tests/test_browser_layout.py
+# or with ?__theme=dark). Every text/background pair here is >= 4.5:1; tests/browser/test_browser_layout.py
 # measures the rendered page in both schemes.
 CSS = """
 .gradio-container {

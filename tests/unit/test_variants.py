@@ -17,7 +17,7 @@ from demo.data.variants import (add_typos, drop_persona, perturbations, sentence
                                 variants)
 from demo.data.variants import GENERIC_INSTRUCTION
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MULTI = ("I am a night-shift nurse. I sleep during the day and need blackout curtains. "
          "Budget matters more than style! Which fabrics work best?")
 KINDS = ["query-only", "instruction-only", "generic", "swap", "repeated-query", "query-first", "lowercase",

@@ -1,6 +1,6 @@
 """The sentences above the columns (demo.ui.render.summarize), written by the UI from a result of
 Explorer.rank: its `changed` and `graded_chosen` keys, never a `summary` key. The expectations
-follow tests/test_service.py, which checked the sentences when the service wrote them."""
+follow tests/service/test_service.py, which checked the sentences when the service wrote them."""
 from __future__ import annotations
 
 import pytest

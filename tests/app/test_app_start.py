@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 FAKE_SPACES = {
     "spaces/__init__.py": ("def GPU(fn=None, **kwargs):\n    return fn if fn is not None else (lambda f: f)\n"

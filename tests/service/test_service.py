@@ -19,7 +19,7 @@ from demo.errors import UserError
 from demo.retrievers.registry import MODELS, availability
 from demo.service import MAX_INSTRUCTION_CHARS, MAX_K
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SRC = "demo"
 PERTURBATION_KINDS = {"query-only", "instruction-only", "generic", "swap", "repeated-query", "query-first",
                       "lowercase", "shuffled", "no-persona", "typos"}

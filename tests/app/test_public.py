@@ -18,7 +18,7 @@ from helpers import TINY, assert_one_line_error, run_cli, write_release
 
 gradio_client = pytest.importorskip("gradio_client")
 AppError = gradio_client.exceptions.AppError
-ASSETS_DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo"
+ASSETS_DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo"
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from demo.data.release import load_folder
 from demo.data.sources import NAMED, load_source
 from demo.data.stats import lexical_control, words
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "demo"
 
 

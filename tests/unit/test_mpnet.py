@@ -14,7 +14,7 @@ import pytest
 from demo.retrievers import mpnet
 from demo.retrievers.registry import MODELS, availability, load_model, model_choices
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("setup_mpnet", ROOT / "scripts" / "setup_mpnet.py")
 setup = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(setup)

@@ -11,7 +11,7 @@ from demo.retrievers.registry import (MAX_RETRIEVERS, MODELS, ModelSpec, ModelUn
                                       canonical_id, load_model, model_choices, parse_id, parse_retriever_id,
                                       parse_retriever_list)
 
-# mpnet has an offline copy too (tests/test_mpnet.py covers it with and without)
+# mpnet has an offline copy too (tests/unit/test_mpnet.py covers it with and without)
 HUB_MODELS = [m for m, s in MODELS.items() if s.model_id not in ("bm25", "minilm", "mpnet")]
 
 

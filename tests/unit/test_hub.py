@@ -17,7 +17,7 @@ from demo.data.sources import canonical, resolve
 from demo.errors import UserError
 from helpers import TINY, write_release
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 README = """---
 configs:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("push_space", ROOT / "scripts" / "push_space.py")
 push_space = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(push_space)

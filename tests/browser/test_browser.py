@@ -15,7 +15,7 @@ from app_server import DEFAULT, launched, new_explorer
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 TIMEOUT = 60_000  # ms; the first refresh may build the models
 PLOTS = ["#robustness-plot", "#rank-shift-plot", "#sweep-plot"]
 XSS = "<img src=x onerror=window.__xss=1>"

@@ -22,7 +22,7 @@ from demo.retrievers.registry import MODELS, ModelSpec, load_model, parse_retrie
 from demo.retrievers.templates import EncodeInput, query_input
 from helpers import TINY, engine_run, write_release
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny_spec(path, similarity: str = "cosine") -> ModelSpec:

@@ -13,7 +13,7 @@ from demo.data.release import load_folder
 from demo.retrievers.bm25 import tokenize
 from helpers import TINY, assert_one_line_error, run_cli, write_release
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 cli = run_cli

@@ -15,7 +15,7 @@ from demo.data.release import load_folder
 from demo.evaluation import blind_floor
 from helpers import SHARED, TINY, assert_one_line_error, real_release_folder, run_cli, write_release
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def validate(dataset, *extra: str) -> subprocess.CompletedProcess:
