@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from demo.engine import DocOrder, scored
+from demo.metrics import ranked
+from demo.retrievers.templates import query_input
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "instructir"
 
@@ -161,8 +165,22 @@ def engine_run(model, doc_ids, inputs, depth: int | None = None) -> list[dict[st
     """What `model.score(inputs, depth)` used to give, now through the engine: per input, the run
     dict {doc id: score} of its first `depth` retrieved docs (None: every retrieved doc), in rank
     order. doc_ids: the ids of the docs the model indexed, in that order."""
-    from demo.engine import DocOrder, scored
     docs = DocOrder(doc_ids)
     rows = model.score_all(list(inputs))
     depth = len(docs) if depth is None else depth
     return [docs.as_run(docs.ranking(scored(inp.encoded, row, model.lexical), depth)) for inp, row in zip(inputs, rows)]
+
+
+def write_bm25_run(ex, path, qids, depth=100):
+    """A TREC run of BM25 (the service's own model) for the given instance/paraphrase ids."""
+    bench = ex.benchmark("demo")
+    texts = {i.instance_id: i for i in bench.instances.values()}
+    texts.update({p.instance_id: p for ps in bench.paraphrases.values() for p in ps})
+    corpus = ex.corpus("demo", "bm25")
+    model = corpus.model
+    runs = engine_run(model, corpus.doc_ids,
+                      [query_input(model.template, "full", texts[q].instruction, texts[q].query) for q in qids], depth)
+    lines = [f"{q} Q0 {d} {n} {scores[d]!r} bm25\n" for q, scores in zip(qids, runs)
+             for n, d in enumerate(ranked(scores), 1)]
+    path.write_text("".join(lines))
+    return path

@@ -136,7 +136,7 @@ def test_concurrent_rank_calls_each_get_their_own_instruction(client, explorer, 
 def test_rank_and_sweep_accept_run_ids(client, explorer, inst, tmp_path_factory, monkeypatch):
     """A run file in INSTRUCTIR_EXPLORER_RUNS is a retriever of the API: /rank gives its column
     beside the live one, with the note for edited text; /sweep its numbers where it covers."""
-    from test_runs import write_bm25_run
+    from helpers import write_bm25_run
     folder = tmp_path_factory.mktemp("api-runs")
     write_bm25_run(explorer, folder / "sys.trec", list(explorer.benchmark("demo").instances), depth=1000)
     monkeypatch.setenv("INSTRUCTIR_EXPLORER_RUNS", str(folder))

@@ -8,7 +8,7 @@ import pytest
 
 from app_server import DEFAULT, launched, new_explorer
 from test_browser import SHOTS, browser, open_app, page, pick, pytestmark  # noqa: F401 (fixtures, marks)
-from test_runs import write_bm25_run
+from helpers import write_bm25_run
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from demo.data.release import load_folder
 from demo.errors import DataError
 from demo.runs import load_bytes, parse_run, read_bytes, run_name
-from helpers import TINY, assert_one_line_error, engine_run, run_cli, write_release
+from helpers import TINY, assert_one_line_error, engine_run, run_cli, write_bm25_run, write_release
 
 PARAPHRASES = [("a_1.1", "A tea fan who dislikes bitter cups.", "how to brew tea"),
                ("a_1.2", "Someone wanting the right heat and steeping time.", "how to brew tea")]
@@ -161,23 +161,6 @@ def test_read_bytes_and_parse_run_shapes():
 def ex():
     from app_server import new_explorer
     return new_explorer()
-
-
-def write_bm25_run(ex, path, qids, depth=100):
-    """A TREC run of BM25 (the service's own model) for the given instance/paraphrase ids."""
-    from demo.metrics import ranked
-    from demo.retrievers.templates import query_input
-    bench = ex.benchmark("demo")
-    texts = {i.instance_id: i for i in bench.instances.values()}
-    texts.update({p.instance_id: p for ps in bench.paraphrases.values() for p in ps})
-    corpus = ex.corpus("demo", "bm25")
-    model = corpus.model
-    runs = engine_run(model, corpus.doc_ids,
-                      [query_input(model.template, "full", texts[q].instruction, texts[q].query) for q in qids], depth)
-    lines = [f"{q} Q0 {d} {n} {scores[d]!r} bm25\n" for q, scores in zip(qids, runs)
-             for n, d in enumerate(ranked(scores), 1)]
-    path.write_text("".join(lines))
-    return path
 
 
 @pytest.fixture(scope="module")
