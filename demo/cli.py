@@ -52,6 +52,7 @@ def progress_bar():
 
 
 def build_parser() -> Parser:
+    # long by nature (81 lines): one flat block of add_argument calls per command, read top to bottom
     p = Parser(prog="python -m demo", description="InstructIR Explorer command line.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
