@@ -112,7 +112,7 @@ class DocOrder:
     def ranking(self, s: Scored, depth: int = TOP, track: Sequence[int] = ()) -> Ranking:
         """The Ranking of whole-corpus scores: its first `depth` docs, and the ranks of the tracked docs."""
         head = top_order(s.scores, self.id_pos, min(depth, s.retrieved))
-        in_head = set(head.tolist())
+        in_head = set(head.tolist()) if len(track) else ()
         known = {i: position(s.scores, self.id_pos, i) for i in dict.fromkeys(track) if i not in in_head}
         return Ranking(s.encoded, head, s.scores[head], s.retrieved, known)
 
@@ -130,7 +130,7 @@ class DocOrder:
     def as_run(self, r: Ranking, depth: int | None = None) -> dict[str, float]:
         """The ranking's head as a run dict {doc id: score} (a TREC run's lines for one query)."""
         top = r.top(len(r.head) if depth is None else depth)
-        return {self.doc_ids[i]: float(s) for i, s in zip(top.tolist(), r.head_scores.tolist())}
+        return dict(zip(map(self.doc_ids.__getitem__, top.tolist()), r.head_scores[:len(top)].tolist()))
 
 
 def rrf(parts: Sequence[Scored], docs: DocOrder, labels: Sequence[str], k: int = RRF_K) -> Scored:

@@ -61,9 +61,13 @@ def id_positions(doc_ids: Sequence[str]) -> np.ndarray:
 
 def order(scores: np.ndarray, id_pos: np.ndarray, candidates: np.ndarray | None = None) -> np.ndarray:
     """Doc indices (of `candidates`, else all) in rank order."""
-    if candidates is None:
-        return np.lexsort((-id_pos, -scores))
-    return candidates[np.lexsort((-id_pos[candidates], -scores[candidates]))]
+    c = np.arange(len(scores)) if candidates is None else candidates
+    s = scores[c]
+    by_score = np.argsort(-s, kind="stable")
+    ranked_scores = s[by_score]
+    if len(c) > 1 and np.any(ranked_scores[1:] == ranked_scores[:-1]):  # ties: the doc-id rule decides
+        by_score = np.lexsort((-id_pos[c], -s))
+    return c[by_score]
 
 
 def top_order(scores: np.ndarray, id_pos: np.ndarray, m: int) -> np.ndarray:
