@@ -58,7 +58,7 @@ def test_minilm_hits_everywhere_at_10_and_its_losses_show_at_depth_1(page, rows)
 def test_an_empty_view_says_which_filter_emptied_it(page, rows):
     ui = page.inspect.ui
     out = build(page, a_out=["not retrieved"], conditions=["A's target below B's"])
-    assert shown(out, ui) == [] and out[ui.table]["visible"] is False
+    assert shown(out, ui) == [] and out[ui.table]["visible"] is False and out[ui.pager]["visible"] is False
     said = unescape(out[ui.empty])
     assert "No instance matches: 240 instances → minilm outcome not retrieved at depth 10: 0." in said
     assert "1 2 3" not in said
@@ -117,7 +117,7 @@ def test_a_row_shows_its_target_beside_the_passage_that_beat_it_with_why_for_bot
     target = view["rows"][iid]["targets"][0]
     assert f"TARGET {target} · #{cell['target_rank']}" in pair
     assert f"{cell['sibling_doc']} · #{cell['sibling_rank']}" in pair and "SIBLING" in pair
-    assert picked[ui.pair_system]["value"] == "bm25" and picked[ui.why_beat_btn]["interactive"] is True
+    assert picked[ui.pair_system]["value"] == "bm25" and picked[ui.why_beat_btn]["visible"] is True
     why_t = h.on_why_target(ictx, view, iid, "bm25")[ui.why_html]
     why_b = h.on_why_beat(ictx, view, iid, "bm25")[ui.why_html]
     assert f"<code>{target}</code>" in why_t and f"#{cell['target_rank']}" in why_t and "why-table" in why_t

@@ -84,6 +84,7 @@ class InspectUI:
     why_html: gr.HTML
     kept: gr.Textbox  # hidden: JSON {"runs": [{"name", "file", "dataset", "data"}]}, as this browser keeps them
     forget_btn: gr.Button
+    pager: gr.Row  # previous / next: shown when the view has rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,7 +126,7 @@ def compute(ctx: InspectCtx, dataset, selected, k, runs, a, a_out, b, b_out, vie
     ui, folder = ctx.ui, folder_of(folder)
     ids = table_retrievers(selected, a, view)
     if not ids:
-        return {ui.view_state: {}, ui.notes_state: held, ui.table: gr.update(visible=False),
+        return {ui.view_state: {}, ui.notes_state: held, ui.table: gr.update(visible=False), ui.pager: gr.update(visible=False),
                 ui.summary: render_error("Select at least one retriever in the bar above."), ui.page_label: "",
                 ui.empty: empty_html("No table yet: select at least one retriever in the bar above.")}
     progress(0.0, desc="ranking every instance (the first time for a model takes a while)")
@@ -135,7 +136,8 @@ def compute(ctx: InspectCtx, dataset, selected, k, runs, a, a_out, b, b_out, vie
         bench = ctx.explorer.benchmark(dataset)
     except UserError as e:
         return {ui.view_state: {}, ui.notes_state: held, ui.summary: render_error(str(e)), ui.page_label: "",
-                ui.table: gr.update(visible=False), ui.empty: empty_html("No table: the error above stopped it.")}
+                ui.table: gr.update(visible=False), ui.pager: gr.update(visible=False),
+                ui.empty: empty_html("No table: the error above stopped it.")}
     held = session_notes(ctx, dataset, held, folder)
     d = depth_of(depth, result["k"])
     filters = dict(conditions=conditions or [], notes=held["notes"], tag=tag)
@@ -147,7 +149,7 @@ def compute(ctx: InspectCtx, dataset, selected, k, runs, a, a_out, b, b_out, vie
                                       k=result["k"], **filters)
     queries = [ALL] + [(f"{bench.instances[m[0]].query} · {q}", q) for q, m in bench.groups.items()]
     return {ui.view_state: view_state, ui.notes_state: held, ui.summary: summary_html(result, len(rows), a, b, d),
-            ui.table: table, ui.page_label: label, ui.empty: empty_html(empty),
+            ui.table: table, ui.page_label: label, ui.empty: empty_html(empty), ui.pager: gr.update(visible=bool(rows)),
             ui.query: gr.update(choices=queries, value=query if query else ALL)}
 
 
@@ -175,7 +177,8 @@ def on_select(ctx: InspectCtx, view, held, a, b, evt: gr.SelectData) -> dict:
     iid = str(row_value[0]) if row_value else None
     row = (view or {}).get("rows", {}).get(iid)
     if row is None:
-        return {ui.chosen: None, ui.chosen_html: "", ui.note_status: "", ui.pair_html: "", ui.why_html: ""}
+        return {ui.chosen: None, ui.chosen_html: "", ui.note_status: "", ui.pair_html: "", ui.why_html: "",
+                ui.pair_system: gr.update(visible=False), **why_buttons(ctx, view, None, None)}
     note = (held or {}).get("notes", {}).get(iid, {})
     systems = [r for r in dict.fromkeys((a, b)) if r and r in row["retrievers"]]
     rid = systems[0] if systems else None
@@ -203,8 +206,8 @@ def why_buttons(ctx: InspectCtx, view, iid, rid) -> dict:
     """The two "why here?" buttons, offered where there is a passage to ask about."""
     row = (view or {}).get("rows", {}).get(iid)
     target, beat = pair(row, rid) if row and rid else (None, None)
-    return {ctx.ui.why_target_btn: gr.update(interactive=target is not None),
-            ctx.ui.why_beat_btn: gr.update(interactive=beat is not None,
+    return {ctx.ui.why_target_btn: gr.update(visible=target is not None),
+            ctx.ui.why_beat_btn: gr.update(visible=beat is not None,
                                            value=f"Why is {beat} here?" if beat else "Why is the other passage here?")}
 
 

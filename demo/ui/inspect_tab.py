@@ -40,6 +40,7 @@ INSPECT_CSS = """
 #inspect-why .why, body[data-why="closed"] #inspect-why .why { display: block; position: static; width: auto;
   max-height: none; box-shadow: none; margin: 4px 0; }
 #inspect-why .why-close { display: none; }
+#inspect-why .why { max-width: 760px; }
 #runs-forget { align-self: flex-start; }
 @media (max-width: 640px) { .inspect-pair { grid-template-columns: 1fr; } }
 """
@@ -106,8 +107,8 @@ def layout(public: bool) -> InspectUI:
     empty = gr.HTML(empty_html("No table yet: pick systems A and B and press “Build the instance table”."),
                     elem_id="inspect-empty")
     table = gr.Dataframe(interactive=False, wrap=True, max_height=640, elem_id="inspect-table", visible=False,
-                         max_chars=90)
-    with gr.Row():
+                         max_chars=90, column_widths=["84px", "230px"])  # instance, query; the rest: as wide as they need
+    with gr.Row(visible=False, elem_id="inspect-pager") as pager:
         prev_btn = gr.Button("◀ previous", size="sm", elem_id="inspect-prev", scale=1)
         page_label = gr.Markdown(elem_id="inspect-page")
         next_btn = gr.Button("next ▶", size="sm", elem_id="inspect-next", scale=1)
@@ -118,9 +119,9 @@ def layout(public: bool) -> InspectUI:
         pair_box = gr.HTML(elem_id="inspect-pair")
         with gr.Row():
             why_target_btn = gr.Button("Why is the target here?", size="sm", elem_id="inspect-why-target",
-                                       interactive=False)
+                                       visible=False)
             why_beat_btn = gr.Button("Why is the other passage here?", size="sm", elem_id="inspect-why-beat",
-                                     interactive=False)
+                                     visible=False)
         why_box = gr.HTML(elem_id="inspect-why")
         with gr.Row(equal_height=False):
             tag = gr.Dropdown(list(notes.TAGS), value=None, label="Tag", elem_id="note-tag", scale=1)
@@ -145,7 +146,7 @@ def layout(public: bool) -> InspectUI:
                      folder, download_btn, note_files, notes_file, notes_info, gr.State({}), gr.State({}),
                      gr.State(None), depth=depth, conditions=conditions, tag_filter=tag_filter, empty=empty,
                      pair_system=pair_system, pair_html=pair_box, why_target_btn=why_target_btn,
-                     why_beat_btn=why_beat_btn, why_html=why_box, kept=kept, forget_btn=forget_btn)
+                     why_beat_btn=why_beat_btn, why_html=why_box, kept=kept, forget_btn=forget_btn, pager=pager)
 
 
 def build(explorer: Explorer, bar: Bar, explore, tabs: gr.Tabs) -> InspectCtx:
@@ -161,7 +162,7 @@ def wire(ctx: InspectCtx) -> None:
     bar.retrievers.change(bind(h.on_retrievers, ctx), [bar.retrievers, ui.a, ui.b], [ui.a, ui.b], **PRIVATE)
     inputs = [bar.dataset, bar.retrievers, bar.k, bar.runs, ui.a, ui.a_out, ui.b, ui.b_out, ui.view, ui.query,
               ui.text, ui.worst, ui.sort, ui.notes_state, ui.folder, ui.depth, ui.conditions, ui.tag_filter]
-    outputs = [ui.view_state, ui.notes_state, ui.summary, ui.table, ui.page_label, ui.query, ui.empty]
+    outputs = [ui.view_state, ui.notes_state, ui.summary, ui.table, ui.page_label, ui.query, ui.empty, ui.pager]
     gr.on([ui.build_btn.click, ui.a.input, ui.a_out.input, ui.b.input, ui.b_out.input, ui.view.input, ui.query.input,
            ui.text.submit, ui.worst.input, ui.sort.input, ui.depth.input, ui.conditions.input, ui.tag_filter.input],
           bind(h.compute, ctx), inputs, outputs, trigger_mode="always_last", **PRIVATE)
