@@ -149,6 +149,10 @@ def test_an_uploaded_run_is_kept_in_the_browser_and_comes_back(page, tmp_path):
                        "demo", [])
     assert bad[ui.kept] == "" and "no longer readable" in bad[ui.run_info]
     assert h.on_forget(ictx, kept)[ui.kept] == ""
+    # what the page sends is checked: a gzip bomb stops at the upload limit
+    bomb = base64.b64encode(gzip.compress(b"0" * (h.MAX_RUN_BYTES + 10))).decode()
+    out = h.on_restore(ictx, json.dumps({"runs": [{"name": "b", "dataset": "demo", "data": bomb}]}), {}, "demo", [])
+    assert out[bar.runs] == {} and "unpacks to more than 100 MB" in out[ui.run_info]
 
 
 def test_a_run_too_large_to_keep_is_said_before_it_is_lost(monkeypatch):

@@ -16,6 +16,7 @@ import gzip
 import json
 import os
 import tempfile
+import zlib
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -37,6 +38,7 @@ MAX_RUN_BYTES = 100 * 2**20
 # what the browser keeps of uploaded runs, base64 of gzip: localStorage holds about 5 M characters
 # per site; 2.5 M characters is about 1.8 MB compressed (a 240-instance run of depth 1000 is less)
 KEEP_CHARS = 2_500_000
+MAX_KEPT = 20  # runs read back after a reload, the newest
 
 
 @dataclass(frozen=True, eq=False)
@@ -365,10 +367,13 @@ def on_restore(ctx: InspectCtx, kept, runs, dataset, selected) -> dict:
     if not entries:
         return {bar.runs: runs, ui.kept: gr.skip(), bar.retrievers: gr.skip(), ui.run_info: gr.skip()}
     runs, back, failed, good = dict(runs or {}), [], [], []
-    for e in entries:
+    for e in entries[-MAX_KEPT:]:
         try:
-            run = load_bytes(base64.b64decode(e["data"]), ctx.explorer.benchmark(e["dataset"]), e.get("file") or e["name"])
-        except (UserError, KeyError, ValueError) as err:
+            if len(e["data"]) > KEEP_CHARS:  # the page sends what it holds: no more than was kept
+                raise UserError("larger than this browser keeps")
+            data = unpack_kept(base64.b64decode(e["data"], validate=True))
+            run = load_bytes(data, ctx.explorer.benchmark(e["dataset"]), str(e.get("file") or e["name"]))
+        except (UserError, KeyError, ValueError, TypeError) as err:
             failed.append(f"{e.get('name', '?')}: {err}")
             continue
         good.append(e)
@@ -384,6 +389,20 @@ def on_restore(ctx: InspectCtx, kept, runs, dataset, selected) -> dict:
             bar.retrievers: gr.update(choices=retriever_choices(run_ids),
                                       value=list(dict.fromkeys(list(selected or []) + back))),
             ui.run_info: f'<div class="legend">{escape(said)}</div>'}
+
+
+def unpack_kept(data: bytes) -> bytes:
+    """A kept run's bytes, gunzipped within the upload limit (what the page sends is not trusted)."""
+    if data[:2] != b"\x1f\x8b":
+        return data
+    out = zlib.decompressobj(wbits=31)
+    try:
+        plain = out.decompress(data, MAX_RUN_BYTES + 1)
+    except zlib.error as e:
+        raise UserError(f"not a readable gzip file ({e})") from None
+    if len(plain) > MAX_RUN_BYTES:
+        raise UserError(f"unpacks to more than {MAX_RUN_BYTES // 2**20} MB")
+    return plain
 
 
 def on_forget(ctx: InspectCtx, kept) -> dict:
