@@ -2,9 +2,11 @@
 
 Pure functions over plain rows. A row is one instance:
     {"instance_id", "query_id", "query", "instruction", "targets",
-     "retrievers": {id: {"target_rank", "ndcg", "outcome", "top_doc"}}}
+     "retrievers": {id: {"target_rank", "ndcg", "outcome", "top_doc",
+                         "sibling_rank", "sibling_doc", "generic_rank", "generic_doc"}}}
 The service builds the rows (it owns the rankings); the CLI, the API and the Inspect tab show
-the same rows, filtered, sorted and contrasted here.
+the same rows, filtered, sorted and contrasted here. Ranks are exact however deep, so the
+outcome at any depth is computed from a row (`at_depth`), not by ranking again.
 """
 from __future__ import annotations
 
@@ -52,6 +54,35 @@ def outcome(target_rank: int | None, k: int, best_sibling: int | None, best_gene
     return min(above)[1] if above else OFF_TOPIC
 
 
+def outcome_at(cell: Mapping, depth: int) -> str:
+    """A cell's outcome at another depth, from the exact ranks it holds."""
+    return outcome(cell["target_rank"], depth, cell.get("sibling_rank"), cell.get("generic_rank"))
+
+
+def at_depth(rows: Iterable[Mapping], depth: int | None) -> list[Mapping]:
+    """The rows with every outcome taken at `depth` (None: as they are, at the table's k)."""
+    if depth is None:
+        return list(rows)
+    return [{**row, "retrievers": {rid: {**c, "outcome": outcome_at(c, depth)} for rid, c in row["retrievers"].items()}}
+            for row in rows]
+
+
+def beaten_by(cell: Mapping) -> tuple[str, int, str] | None:
+    """The passage that beat the target: (doc id, its rank, what it is). The best-ranked of the
+    sibling targets and the generic passage when one sits above the target (the one the outcome
+    names), else the passage ranked first; None when the target is first or nothing was retrieved."""
+    target = cell["target_rank"]
+    if target == 1:
+        return None
+    above = [(r, doc, what) for r, doc, what in ((cell.get("sibling_rank"), cell.get("sibling_doc"), SIBLING),
+                                                   (cell.get("generic_rank"), cell.get("generic_doc"), GENERIC))
+             if r is not None and doc and (target is None or r < target)]
+    if above:
+        rank, doc, what = min(above)
+        return doc, rank, what
+    return (cell["top_doc"], 1, "first") if cell.get("top_doc") else None
+
+
 # ---- filters and orders ---------------------------------------------------------------------------
 def _cell(row: Mapping, rid: str) -> Mapping | None:
     return row["retrievers"].get(rid)
@@ -61,19 +92,52 @@ def _rank_key(rank: int | None) -> float:
     return float("inf") if rank is None else rank
 
 
+def target_below(a: Mapping | None, b: Mapping | None) -> bool:
+    """A's target ranked below B's (not retrieved is below every rank); False without both."""
+    return a is not None and b is not None and _rank_key(a["target_rank"]) > _rank_key(b["target_rank"])
+
+
+def not_first(cell: Mapping | None) -> bool:
+    return cell is not None and cell["target_rank"] != 1
+
+
+def sibling_above(cell: Mapping | None) -> bool:
+    """Another user's target ranked above the instance's own target."""
+    return cell is not None and cell.get("sibling_rank") is not None and \
+        cell["sibling_rank"] < _rank_key(cell["target_rank"])
+
+
+BELOW, NOT_FIRST, SIBLING_ABOVE = "below", "not first", "sibling above"
+CHECKS = {BELOW: lambda a, b: target_below(a, b), NOT_FIRST: lambda a, _: not_first(a),
+          SIBLING_ABOVE: lambda a, _: sibling_above(a)}
+ANY_NOTE, NO_NOTE = "(any note)", "(no note)"
+
+
 def filter_rows(rows: Iterable[Mapping], outcomes: Mapping[str, Iterable[str]] | None = None,
-                query_id: str | None = None, text: str | None = None) -> list[Mapping]:
+                query_id: str | None = None, text: str | None = None, checks: Iterable[tuple] = (),
+                notes: Mapping[str, Mapping] | None = None, tag: str | None = None) -> list[Mapping]:
     """Rows whose outcome is one of the given ones for each named retriever ("A hit, B sibling"),
-    of one base query, and whose id, query or instruction contains `text` (case-insensitive)."""
+    of one base query, whose id, query, instruction or note (tag or text) contains `text`
+    (case-insensitive), that pass every check (name, retriever[, other retriever]) of CHECKS
+    ("below" a b: a's target below b's), and whose note has `tag` (ANY_NOTE, NO_NOTE)."""
     wanted = {rid: set(o) for rid, o in (outcomes or {}).items() if o}
     needle = (text or "").strip().lower()
+    checks = [(CHECKS[name], rids[0], rids[1] if len(rids) > 1 else None) for name, *rids in checks]
+    notes = notes or {}
     out = []
     for row in rows:
         if query_id and row["query_id"] != query_id:
             continue
-        if needle and not any(needle in str(row.get(f, "")).lower() for f in ("instance_id", "query", "instruction")):
+        note = notes.get(row["instance_id"])
+        if tag and not (note is None if tag == NO_NOTE else note is not None and (tag == ANY_NOTE or note.get("tag") == tag)):
+            continue
+        if needle and not any(needle in str(v).lower() for v in
+                              [row.get(f, "") for f in ("instance_id", "query", "instruction")]
+                              + ([note.get("tag") or "", note.get("text") or ""] if note else [])):
             continue
         if any((_cell(row, rid) or {}).get("outcome") not in o for rid, o in wanted.items()):
+            continue
+        if not all(check(_cell(row, a), _cell(row, b) if b else None) for check, a, b in checks):
             continue
         out.append(row)
     return out
@@ -118,11 +182,16 @@ def _id_key(instance_id: str):
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in instance_id.replace(".", "_").split("_"))
 
 
-def contrast(rows: Iterable[Mapping], a: str, b: str, only_different: bool = False) -> list[dict]:
-    """Instances ordered by how much systems a and b disagree (as DiffIR orders two runs):
-    |Δ nDCG@k| descending, then |Δ target rank| (a missing target counts below every rank),
-    then instance id. Each row gains "delta" (nDCG a − b) and "rank_delta" (rank b − rank a:
-    positive when a ranks the target higher)."""
+def contrast(rows: Iterable[Mapping], a: str, b: str, only_different: bool = False,
+             worse: str | None = None) -> list[dict]:
+    """Instances of systems a and b ordered by their difference. worse=None: by how much they
+    disagree (as DiffIR orders two runs), |Δ nDCG@k| descending, then |Δ target rank|;
+    worse="a": signed, where a does worst against b first (Δ nDCG ascending, then a's target
+    furthest below b's), b's wins last; worse="b": the reverse. A missing target counts below
+    every rank; then instance id. Each row gains "delta" (nDCG a − b) and "rank_delta"
+    (rank b − rank a: positive when a ranks the target higher; None when one is not retrieved)."""
+    if worse not in (None, "a", "b"):
+        raise ValueError(f"worse must be None, 'a' or 'b', not {worse!r}")
     out = []
     for row in rows:
         ca, cb = _cell(row, a), _cell(row, b)
@@ -131,13 +200,14 @@ def contrast(rows: Iterable[Mapping], a: str, b: str, only_different: bool = Fal
         delta = ca["ndcg"] - cb["ndcg"]
         ra, rb = ca["target_rank"], cb["target_rank"]
         rank_delta = None if ra is None or rb is None else rb - ra
-        spread = abs(rank_delta) if rank_delta is not None else (0 if ra == rb else float("inf"))
-        if only_different and delta == 0 and spread == 0:
+        signed = rank_delta if rank_delta is not None else (
+            0 if ra == rb else float("-inf") if ra is None else float("inf"))
+        if only_different and delta == 0 and signed == 0:
             continue
-        out.append((-abs(delta), -spread, _id_key(row["instance_id"]),
-                    {**row, "delta": delta, "rank_delta": rank_delta}))
-    out.sort(key=lambda t: t[:3])
-    return [t[3] for t in out]
+        key = (-abs(delta), -abs(signed)) if worse is None else (delta, signed) if worse == "a" else (-delta, -signed)
+        out.append((key, _id_key(row["instance_id"]), {**row, "delta": delta, "rank_delta": rank_delta}))
+    out.sort(key=lambda t: t[:2])
+    return [t[2] for t in out]
 
 
 def instruction_hurts(rows: Iterable[Mapping], rid: str, query_rid: str | None = None) -> list[dict]:

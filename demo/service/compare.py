@@ -11,7 +11,7 @@ from demo.data.sources import open_source
 from demo.data.variants import split_variant
 from demo.engine import DocOrder, Query, Ranking
 from demo.errors import UserError
-from demo.metrics import mean, pairwise_mrr, rank_shift, robustness
+from demo.metrics import p_mrr, rank_shift, robustness
 from demo.retrievers import ids
 from demo.retrievers.registry import label, parse_retriever_list
 from demo.service.checks import check, instance
@@ -151,14 +151,31 @@ def _column(rankers: Rankers, source: str, rid: str, inst: Instance, group: list
 
 
 def _lost_target(docs: DocOrder, inst: Instance, orig: Ranking, new: Ranking, regraded: bool) -> tuple[float, LostTarget]:
-    """p-MRR over the instance's targets (mean per target, as FollowIR); a doc outside a retrieved
-    list takes rank len(list) + 1."""
-    def rank(r: Ranking, i: int) -> int:
-        return r.rank(i) or r.retrieved + 1
-    targets = docs.indices(inst.targets)
-    p_mrr = mean(pairwise_mrr(rank(orig, i), rank(new, i)) for i in targets)
+    """p-MRR over the instance's targets: the library's p_mrr (the mean per target, as FollowIR and
+    MTEB), over the two rankings read as ranked lists; a doc outside a retrieved list takes rank
+    len(list) + 1."""
+    q = inst.instance_id
+    lost = [docs.doc_ids[i] for i in docs.indices(inst.targets)]
+    score = p_mrr({q: RankedIds(docs, orig)}, {q: RankedIds(docs, new)}, {q: lost})
     best_old, best_new = (target_rank(docs, inst, r) or r.retrieved + 1 for r in (orig, new))
-    return p_mrr, LostTarget(list(inst.targets), best_old, best_new, regraded)
+    return score, LostTarget(list(inst.targets), best_old, best_new, regraded)
+
+
+class RankedIds:
+    """A Ranking read as the ranked list of doc ids that demo.metrics.p_mrr takes (its len and
+    index), without listing the corpus: a tracked doc's rank is exact however deep."""
+
+    def __init__(self, docs: DocOrder, ranking: Ranking):
+        self.docs, self.ranking = docs, ranking
+
+    def __len__(self) -> int:
+        return self.ranking.retrieved
+
+    def index(self, doc_id: str) -> int:
+        rank = self.ranking.rank(self.docs.index[doc_id])
+        if rank is None:
+            raise ValueError(f"{doc_id} is not retrieved")
+        return rank - 1
 
 
 def _card(docs: DocOrder, new: Ranking, orig: Ranking, i: int, graded: Instance, owners: Mapping[str, str]) -> Card:

@@ -1,6 +1,8 @@
 """Whole-dataset tables: one record per instance (its original instruction) per retriever and k.
 
-A record is the target's rank, nDCG@k, the doc ranked first and the outcome; the scoreboard's
+A record is the target's rank, nDCG@k, the doc ranked first, the outcome at k, and the best-ranked
+sibling target and generic passage with their exact ranks (so the outcome at any other depth is a
+filter over the record, not a recompute: demo.inspection.at_depth); the scoreboard's
 nDCG and Robustness, the query order and the Inspect tab all read these records. A live
 retriever's records are kept in memory (byte budget) and on disk (a checksummed diskcache,
 size-bounded, least recently used evicted), keyed by the dataset's content, the models'
@@ -18,7 +20,7 @@ from typing import Callable
 from demo.cache import EmbeddingCache
 from demo.data.records import Benchmark, Instance
 from demo.data.sources import open_source
-from demo.engine import DocOrder, Query, Scored
+from demo.engine import DocOrder, Query, Ranking, Scored
 from demo.inspection import OUTCOMES, generic_docs, outcome
 from demo.keep import Keep, size_of
 from demo.retrievers import ids
@@ -30,17 +32,22 @@ from demo.settings import cache_dir
 log = logging.getLogger(__name__)
 Stage = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH = 256  # instances scored per model call (progress moves per batch)
-VERSION = "2"  # bump when ranking, nDCG or outcome rules change: stored tables are then recomputed
+VERSION = "3"  # bump when ranking, nDCG or outcome rules change: stored tables are then recomputed
 STORE_BYTES = 256 * 2**20  # the tables folder's bound: about 200 full-size tables
 
 
 @dataclass(frozen=True)
 class Record:
-    """One instance under one retriever (original instruction)."""
+    """One instance under one retriever (original instruction). Ranks are exact however deep;
+    None: not retrieved (or, for the sibling and generic fields, the instance has none)."""
     target_rank: int | None
     ndcg: float
-    outcome: str
+    outcome: str  # at the table's k
     top_doc: str | None
+    sibling_rank: int | None = None  # the best-ranked other user's target
+    sibling_doc: str | None = None
+    generic_rank: int | None = None  # the untailored passage of the query (demo.inspection.generic_docs)
+    generic_doc: str | None = None
 
 
 class Tables:
@@ -119,17 +126,28 @@ class Tables:
 
 
 def _fits(r: Record, bench: Benchmark) -> bool:
-    return (r.target_rank is None or (isinstance(r.target_rank, int) and r.target_rank >= 1)) and \
+    return all(rank is None or (isinstance(rank, int) and rank >= 1)
+               for rank in (r.target_rank, r.sibling_rank, r.generic_rank)) and \
         isinstance(r.ndcg, (int, float)) and 0 <= r.ndcg <= 1 and r.outcome in OUTCOMES and \
-        (r.top_doc is None or r.top_doc in bench.docs)
+        all(d is None or d in bench.docs for d in (r.top_doc, r.sibling_doc, r.generic_doc))
 
 
 def _record(bench: Benchmark, docs: DocOrder, inst: Instance, s: Scored, k: int) -> Record:
     siblings, generic = docs.indices(bench.siblings(inst.instance_id)), docs.indices(generic_docs(bench, inst))
     r = docs.ranking(s, max(k, 1), docs.indices(inst.targets) + siblings + generic)
     target = target_rank(docs, inst, r)
-    return Record(target, ndcg_of(docs, inst, r, k), outcome(target, k, r.best_rank(siblings), r.best_rank(generic)),
-                  docs.doc_ids[int(r.head[0])] if r.retrieved else None)
+    (sib_rank, sib_doc), (gen_rank, gen_doc) = _best(docs, r, siblings), _best(docs, r, generic)
+    return Record(target, ndcg_of(docs, inst, r, k), outcome(target, k, sib_rank, gen_rank),
+                  docs.doc_ids[int(r.head[0])] if r.retrieved else None, sib_rank, sib_doc, gen_rank, gen_doc)
+
+
+def _best(docs: DocOrder, r: Ranking, indices: list[int]) -> tuple[int | None, str | None]:
+    """The best rank among the docs and that doc's id (the tie rule already ordered them)."""
+    ranked = [(rank, i) for i in indices if (rank := r.rank(i)) is not None]
+    if not ranked:
+        return None, None
+    rank, i = min(ranked)
+    return rank, docs.doc_ids[i]
 
 
 def _fingerprint(bench: Benchmark) -> str:

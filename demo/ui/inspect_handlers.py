@@ -3,11 +3,20 @@ run files uploaded for this session) built and filtered, its pages, a row chosen
 Explore or annotated, notes saved, downloaded and uploaded, run files added.
 
 Module functions bound to an InspectCtx (demo.ui.binding.bind); each returns {component: value}.
-Per-session state: the filtered view, this session's notes and runs (gr.State)."""
+Per-session state: the filtered view, this session's notes and runs (gr.State). Uploaded runs
+are also kept in the browser (localStorage, never on the server), compressed, up to KEEP_CHARS,
+and come back after a reload; a run too large to keep is said so at upload. (Not gr.BrowserState:
+it reads localStorage only once its component is drawn, and the Inspect tab is not drawn until it
+is opened, so a reload that opens on Explore would find nothing; the page scripts in inspect_tab
+read and write the storage instead, and the handlers see it as a JSON string.)"""
 from __future__ import annotations
 
+import base64
+import gzip
+import json
 import os
 import tempfile
+import zlib
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -17,13 +26,19 @@ import gradio as gr
 from demo import notes
 from demo.errors import UserError
 from demo.inspection import rows_to_csv
-from demo.runs import load_bytes
+from demo.runs import PREFIX, load_bytes
 from demo.service import Explorer
 from demo.ui.controls import Bar, retriever_choices
-from demo.ui.inspect_table import ALL, PAGE, instance_html, page_table, summary_html, table_retrievers, view_rows
+from demo.ui.inspect_table import (ALL, PAGE, depth_of, empty_html, instance_html, pair, pair_html, page_table,
+                                   summary_html, table_retrievers, view_rows, why_empty)
 from demo.ui.render import render_error
+from demo.ui.why import render_why, render_why_error
 
 MAX_RUN_BYTES = 100 * 2**20
+# what the browser keeps of uploaded runs, base64 of gzip: localStorage holds about 5 M characters
+# per site; 2.5 M characters is about 1.8 MB compressed (a 240-instance run of depth 1000 is less)
+KEEP_CHARS = 2_500_000
+MAX_KEPT = 20  # runs read back after a reload, the newest
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,9 +72,21 @@ class InspectUI:
     note_files: gr.File
     notes_file: gr.File
     notes_info: gr.HTML
-    view_state: gr.State  # {"ids", "rows", "page", "k", "dataset", "retrievers"}: the filtered view
+    view_state: gr.State  # {"ids", "rows", "page", "k", "depth", "dataset", "retrievers"}: the filtered view
     notes_state: gr.State  # {"dataset", "folder", "notes"}: this dataset's notes in this session
     chosen: gr.State  # the instance id of the row picked
+    depth: gr.Radio  # the depth outcomes are taken at (inspect_table.DEPTHS)
+    conditions: gr.CheckboxGroup  # inspect_table.CONDITIONS
+    tag_filter: gr.Dropdown  # inspect_table.TAG_CHOICES
+    empty: gr.HTML  # why the view is empty (the table is hidden then)
+    pair_system: gr.Radio  # whose ranking the side-by-side shows (A or B)
+    pair_html: gr.HTML  # the target beside the passage that beat it
+    why_target_btn: gr.Button
+    why_beat_btn: gr.Button
+    why_html: gr.HTML
+    kept: gr.Textbox  # hidden: JSON {"runs": [{"name", "file", "dataset", "data"}]}, as this browser keeps them
+    forget_btn: gr.Button
+    pager: gr.Row  # previous / next: shown when the view has rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,28 +123,36 @@ def on_retrievers(ctx: InspectCtx, selected, a, b) -> dict:
 
 
 def compute(ctx: InspectCtx, dataset, selected, k, runs, a, a_out, b, b_out, view, query, text, worst, sort, held,
-            folder, progress=gr.Progress()) -> dict:
+            folder, depth=None, conditions=None, tag=None, progress=gr.Progress()) -> dict:
     """Build (or reuse: Explorer memoises it) the instance table and show the view's first page."""
     ui, folder = ctx.ui, folder_of(folder)
     ids = table_retrievers(selected, a, view)
     if not ids:
-        return {ui.view_state: {}, ui.notes_state: held,
-                ui.summary: render_error("Select at least one retriever in the bar above."), ui.page_label: ""}
+        return {ui.view_state: {}, ui.notes_state: held, ui.table: gr.update(visible=False), ui.pager: gr.update(visible=False),
+                ui.summary: render_error("Select at least one retriever in the bar above."), ui.page_label: "",
+                ui.empty: empty_html("No table yet: select at least one retriever in the bar above.")}
     progress(0.0, desc="ranking every instance (the first time for a model takes a while)")
     try:  # the bar moves a query at a time (about 15 s for 9,906 instances and four retrievers)
         result = ctx.explorer.inspect(dataset, ids, k, runs=runs, progress=lambda what, d, t: progress(
             d / max(t, 1), desc=f"{what}: {d:,} of {t:,}"))
         bench = ctx.explorer.benchmark(dataset)
     except UserError as e:
-        return {ui.view_state: {}, ui.notes_state: held, ui.summary: render_error(str(e)), ui.page_label: ""}
+        return {ui.view_state: {}, ui.notes_state: held, ui.summary: render_error(str(e)), ui.page_label: "",
+                ui.table: gr.update(visible=False), ui.pager: gr.update(visible=False),
+                ui.empty: empty_html("No table: the error above stopped it.")}
     held = session_notes(ctx, dataset, held, folder)
-    rows = view_rows(result["rows"], a, a_out, b, b_out, view, query, text, worst, sort)
+    d = depth_of(depth, result["k"])
+    filters = dict(conditions=conditions or [], notes=held["notes"], tag=tag)
+    rows = view_rows(result["rows"], a, a_out, b, b_out, view, query, text, worst, sort, depth=d, **filters)
     view_state = {"ids": [r["instance_id"] for r in rows], "rows": {r["instance_id"]: r for r in rows},
-                  "page": 0, "k": result["k"], "dataset": dataset, "retrievers": ids}
+                  "page": 0, "k": result["k"], "depth": d, "dataset": dataset, "retrievers": ids}
     table, label = page_table(view_state, a, b, held["notes"])
+    empty = "" if rows else why_empty(result["rows"], a, a_out, b, b_out, view, query, text, worst, depth=d,
+                                      k=result["k"], **filters)
     queries = [ALL] + [(f"{bench.instances[m[0]].query} · {q}", q) for q, m in bench.groups.items()]
-    return {ui.view_state: view_state, ui.notes_state: held, ui.summary: summary_html(result, len(rows), a, b),
-            ui.table: table, ui.page_label: label, ui.query: gr.update(choices=queries, value=query if query else ALL)}
+    return {ui.view_state: view_state, ui.notes_state: held, ui.summary: summary_html(result, len(rows), a, b, d),
+            ui.table: table, ui.page_label: label, ui.empty: empty_html(empty), ui.pager: gr.update(visible=bool(rows)),
+            ui.query: gr.update(choices=queries, value=query if query else ALL)}
 
 
 def on_page(ctx: InspectCtx, view, step, a, b, held) -> dict:
@@ -136,17 +171,73 @@ def on_next(ctx: InspectCtx, view, a, b, held) -> dict:
     return on_page(ctx, view, 1, a, b, held)
 
 
-def on_select(ctx: InspectCtx, view, held, evt: gr.SelectData) -> dict:
-    """A row clicked: the instance under the table, with its note in the editor."""
+def on_select(ctx: InspectCtx, view, held, a, b, evt: gr.SelectData) -> dict:
+    """A row clicked: the instance under the table, its target beside the passage that beat it
+    (under A), and its note in the editor."""
     ui = ctx.ui
     row_value = evt.row_value or []
     iid = str(row_value[0]) if row_value else None
     row = (view or {}).get("rows", {}).get(iid)
     if row is None:
-        return {ui.chosen: None, ui.chosen_html: "", ui.note_status: ""}
+        return {ui.chosen: None, ui.chosen_html: "", ui.note_status: "", ui.pair_html: "", ui.why_html: "",
+                ui.pair_system: gr.update(visible=False), **why_buttons(ctx, view, None, None)}
     note = (held or {}).get("notes", {}).get(iid, {})
-    return {ui.chosen: iid, ui.chosen_html: instance_html(row, view["k"]), ui.tag: note.get("tag") or None,
-            ui.note_text: note.get("text", ""), ui.note_status: ""}
+    systems = [r for r in dict.fromkeys((a, b)) if r and r in row["retrievers"]]
+    rid = systems[0] if systems else None
+    return {ui.chosen: iid, ui.chosen_html: instance_html(row, view["k"], view.get("depth")),
+            ui.tag: note.get("tag") or None, ui.note_text: note.get("text", ""), ui.note_status: "",
+            ui.pair_system: gr.update(choices=systems, value=rid, visible=len(systems) > 1),
+            ui.pair_html: show_pair(ctx, view, iid, rid), ui.why_html: "", **why_buttons(ctx, view, iid, rid)}
+
+
+def show_pair(ctx: InspectCtx, view, iid, rid) -> str:
+    row = (view or {}).get("rows", {}).get(iid)
+    if row is None:
+        return ""
+    try:
+        bench = ctx.explorer.benchmark(view["dataset"])
+    except UserError as e:
+        return render_error(str(e))
+    group = [bench.instances[m] for m in bench.groups.get(row["query_id"], ())]
+    owners = {t: f"{g.instance_id}" + (f" ({g.persona})" if g.persona else "") for g in group
+              if g.instance_id != iid for t in g.targets}
+    return pair_html(row, rid, bench.docs, owners)
+
+
+def why_buttons(ctx: InspectCtx, view, iid, rid) -> dict:
+    """The two "why here?" buttons, offered where there is a passage to ask about."""
+    row = (view or {}).get("rows", {}).get(iid)
+    target, beat = pair(row, rid) if row and rid else (None, None)
+    return {ctx.ui.why_target_btn: gr.update(visible=target is not None),
+            ctx.ui.why_beat_btn: gr.update(visible=beat is not None,
+                                           value=f"Why is {beat} here?" if beat else "Why is the other passage here?")}
+
+
+def on_pair_system(ctx: InspectCtx, view, iid, rid) -> dict:
+    return {ctx.ui.pair_html: show_pair(ctx, view, iid, rid), ctx.ui.why_html: "", **why_buttons(ctx, view, iid, rid)}
+
+
+def on_why(ctx: InspectCtx, which: str, view, iid, rid) -> dict:
+    """Why the target (which="target") or the passage that beat it ("beat") is where it is in
+    `rid`'s ranking of the instance's original instruction (the Explore tab's panel, from /explain)."""
+    row = (view or {}).get("rows", {}).get(iid)
+    if row is None or not rid:
+        return {ctx.ui.why_html: render_why_error("Pick a row of the table first.")}
+    doc = pair(row, rid)[0 if which == "target" else 1]
+    if doc is None:
+        return {ctx.ui.why_html: render_why_error("There is no such passage for this row.")}
+    try:
+        return {ctx.ui.why_html: render_why(ctx.explorer.explain(view["dataset"], iid, None, rid, doc))}
+    except UserError as e:
+        return {ctx.ui.why_html: render_why_error(str(e))}
+
+
+def on_why_target(ctx: InspectCtx, view, iid, rid) -> dict:
+    return on_why(ctx, "target", view, iid, rid)
+
+
+def on_why_beat(ctx: InspectCtx, view, iid, rid) -> dict:
+    return on_why(ctx, "beat", view, iid, rid)
 
 
 def on_open(ctx: InspectCtx, dataset, iid, order, selected, runs):
@@ -209,8 +300,9 @@ def on_notes_upload(ctx: InspectCtx, path, dataset, held, folder) -> dict:
             ui.notes_info: f'<div class="legend">{len(incoming)} notes added.</div>'}
 
 
-def on_run_upload(ctx: InspectCtx, path, dataset, runs, selected) -> dict:
-    """A run file for this session: read, checked against the dataset, added to the pickers."""
+def on_run_upload(ctx: InspectCtx, path, dataset, runs, selected, kept=None) -> dict:
+    """A run file for this session: read, checked against the dataset, added to the pickers, and
+    kept in this browser when it is small enough (else the page says it will be gone after a reload)."""
     bar, ui = ctx.bar, ctx.ui
     if not path:
         return {bar.runs: runs, ui.run_info: ""}
@@ -224,9 +316,100 @@ def on_run_upload(ctx: InspectCtx, path, dataset, runs, selected) -> dict:
     runs = {**(runs or {}), run.name: run}
     run_ids = [r.retriever_id for r in ctx.explorer.runs(dataset, runs).values()]
     value = list(dict.fromkeys(list(selected or []) + [run.retriever_id]))
+    kept, said = keep_run(kept, name, run.name, dataset, data)
     return {bar.runs: runs, bar.retrievers: gr.update(choices=retriever_choices(run_ids), value=value),
+            ui.kept: kept,
             ui.run_info: f'<div class="legend">{escape(run.describe(bench))}; it is now a column in Explore and '
-                         f'a system here.</div>'}
+                         f'a system here. {said}</div>'}
+
+
+def kept_runs(kept) -> list[dict]:
+    """The entries of the browser's kept runs (a JSON string from the page; anything else: none)."""
+    try:
+        value = json.loads(kept) if isinstance(kept, str) and kept.strip() else kept
+        runs = (value or {}).get("runs", [])
+    except (ValueError, AttributeError):
+        return []
+    if not isinstance(runs, list):
+        return []
+    return [e for e in runs if isinstance(e, dict) and isinstance(e.get("data"), str) and e.get("name")]
+
+
+def keep_run(kept, file_name: str, name: str, dataset: str, data: bytes) -> tuple[str, str]:
+    """The browser's kept runs (JSON) with this one added (replacing one of the same name), within
+    KEEP_CHARS (the oldest dropped first), and a sentence saying what happened."""
+    packed = data if data[:2] == b"\x1f\x8b" else gzip.compress(data, compresslevel=9, mtime=0)
+    encoded = base64.b64encode(packed).decode("ascii")
+    entries = [e for e in kept_runs(kept) if e.get("name") != name]
+    if len(encoded) > KEEP_CHARS:
+        return _json(entries), (f"<b>Not kept after a reload</b>: compressed it is {len(packed) / 2**20:.1f} MB, over "
+                                f"the {KEEP_CHARS * 3 / 4 / 2**20:.1f} MB this browser keeps; upload it again after "
+                                "reloading the page.")
+    entries.append({"name": name, "file": file_name, "dataset": dataset, "data": encoded})
+    dropped = []
+    while sum(len(e["data"]) for e in entries) > KEEP_CHARS:
+        dropped.append(entries.pop(0)["name"])
+    said = "Kept in this browser (not on the server): it comes back after a reload."
+    if dropped:
+        said += f" To make room, {', '.join(PREFIX + n for n in dropped)} will no longer come back after a reload."
+    return _json(entries), said
+
+
+def _json(entries: list[dict]) -> str:
+    return json.dumps({"runs": entries}, separators=(",", ":")) if entries else ""
+
+
+def on_restore(ctx: InspectCtx, kept, runs, dataset, selected) -> dict:
+    """After the page loads: the runs this browser kept, read again and added to the pickers (those
+    of the dataset on screen selected, as at upload). A kept run that no longer reads is dropped."""
+    bar, ui = ctx.bar, ctx.ui
+    entries = kept_runs(kept)
+    if not entries:
+        return {bar.runs: runs, ui.kept: gr.skip(), bar.retrievers: gr.skip(), ui.run_info: gr.skip()}
+    runs, back, failed, good = dict(runs or {}), [], [], []
+    for e in entries[-MAX_KEPT:]:
+        try:
+            if len(e["data"]) > KEEP_CHARS:  # the page sends what it holds: no more than was kept
+                raise UserError("larger than this browser keeps")
+            data = unpack_kept(base64.b64decode(e["data"], validate=True))
+            run = load_bytes(data, ctx.explorer.benchmark(e["dataset"]), str(e.get("file") or e["name"]))
+        except (UserError, KeyError, ValueError, TypeError) as err:
+            failed.append(f"{e.get('name', '?')}: {err}")
+            continue
+        good.append(e)
+        runs[run.name] = run
+        if e["dataset"] == dataset:
+            back.append(run.retriever_id)
+    run_ids = [r.retriever_id for r in ctx.explorer.runs(dataset, runs).values()]
+    said = (f"Back from this browser's storage: {', '.join(back)}." if back else
+            f"This browser keeps {len(good)} run{'s' if len(good) != 1 else ''} of other datasets.")
+    if failed:
+        said += " Dropped, no longer readable: " + "; ".join(failed) + "."
+    return {bar.runs: runs, ui.kept: _json(good),
+            bar.retrievers: gr.update(choices=retriever_choices(run_ids),
+                                      value=list(dict.fromkeys(list(selected or []) + back))),
+            ui.run_info: f'<div class="legend">{escape(said)}</div>'}
+
+
+def unpack_kept(data: bytes) -> bytes:
+    """A kept run's bytes, gunzipped within the upload limit (what the page sends is not trusted)."""
+    if data[:2] != b"\x1f\x8b":
+        return data
+    out = zlib.decompressobj(wbits=31)
+    try:
+        plain = out.decompress(data, MAX_RUN_BYTES + 1)
+    except zlib.error as e:
+        raise UserError(f"not a readable gzip file ({e})") from None
+    if len(plain) > MAX_RUN_BYTES:
+        raise UserError(f"unpacks to more than {MAX_RUN_BYTES // 2**20} MB")
+    return plain
+
+
+def on_forget(ctx: InspectCtx, kept) -> dict:
+    n = len(kept_runs(kept))
+    return {ctx.ui.kept: "",
+            ctx.ui.run_info: f'<div class="legend">This browser no longer keeps {n} uploaded run{"s" if n != 1 else ""}; '
+                             'those uploaded stay for this visit.</div>'}
 
 
 def read_limited(path: str, limit: int) -> bytes:

@@ -165,7 +165,8 @@ def test_inspect_gives_the_instance_table(client, explorer):
         assert got["instance_id"] == want["instance_id"] and got["query_id"] == want["query_id"]
         for rid in ("bm25", "minilm"):
             cell = got["retrievers"][rid]
-            assert set(cell) == {"target_rank", "ndcg", "outcome", "top_doc"}
+            assert set(cell) == {"target_rank", "ndcg", "outcome", "top_doc", "sibling_rank", "sibling_doc",
+                                 "generic_rank", "generic_doc"}  # the ranks that give the outcome at any depth
             assert cell["target_rank"] is None or type(cell["target_rank"]) is int
             assert cell["outcome"] == want["retrievers"][rid]["outcome"]
             assert cell["ndcg"] == pytest.approx(want["retrievers"][rid]["ndcg"])

@@ -1,5 +1,6 @@
-"""Inspection: outcomes, filters, worst-per-query, contrast order, instruction
-hurts, and the instance table through the service and the CLI."""
+"""Inspection: outcomes (at any depth, from the stored ranks), filters (outcomes, conditions, notes),
+worst-per-query, contrast order (by |Δ| and signed), instruction hurts, the passage that beat the
+target, and the instance table through the service and the CLI."""
 from __future__ import annotations
 
 import csv
@@ -10,8 +11,9 @@ import math
 import pytest
 
 from demo.data.release import load_folder
-from demo.inspection import (GENERIC, HIT, NOT_RETRIEVED, OFF_TOPIC, SIBLING, contrast, filter_rows, generic_docs,
-                             instruction_hurts, order_queries, outcome, rows_to_csv, sort_rows, worst_per_query)
+from demo.inspection import (ANY_NOTE, BELOW, GENERIC, HIT, NO_NOTE, NOT_FIRST, NOT_RETRIEVED, OFF_TOPIC, SIBLING,
+                             SIBLING_ABOVE, at_depth, beaten_by, contrast, filter_rows, generic_docs, instruction_hurts,
+                             order_queries, outcome, outcome_at, rows_to_csv, sort_rows, worst_per_query)
 from helpers import run_cli, write_release
 
 
@@ -81,6 +83,88 @@ def test_contrast_orders_by_ndcg_gap_then_rank_gap():
     assert [round(r["delta"], 3) for r in out] == [1.0, 0.631, -0.131, 0.0, 0.0]
     assert out[0]["rank_delta"] == 11 and out[3]["rank_delta"] is None  # a never retrieved 1_10
     assert ids(contrast(ROWS, "a", "b", only_different=True)) == ["1_1", "2_1", "1_2", "1_10"]
+
+
+def test_signed_contrast_puts_one_systems_losses_first_not_the_largest_gap():
+    # A worse first: 1_2 is A's only nDCG loss (−0.131); then the ties on nDCG, where A's missing
+    # target (1_10) is worse than any rank and 2_2 ties; A's wins (2_1, 1_1) last, the largest last
+    assert ids(contrast(ROWS, "a", "b", worse="a")) == ["1_2", "1_10", "2_2", "2_1", "1_1"]
+    assert ids(contrast(ROWS, "a", "b", worse="b")) == ["1_1", "2_1", "2_2", "1_10", "1_2"]
+    assert ids(contrast(ROWS, "a", "b")) == ["1_1", "2_1", "1_2", "1_10", "2_2"]  # |Δ| mixes wins and losses
+    deltas = [r["delta"] for r in contrast(ROWS, "a", "b", worse="a")]
+    assert deltas == sorted(deltas)
+    with pytest.raises(ValueError):
+        contrast(ROWS, "a", "b", worse="x")
+
+
+def cell(target, sibling=None, generic=None, top="d1", sib_doc="s", gen_doc="g", ndcg=0.0):
+    return {"target_rank": target, "ndcg": ndcg, "outcome": "?", "top_doc": top, "sibling_rank": sibling,
+            "sibling_doc": sib_doc if sibling else None, "generic_rank": generic, "generic_doc": gen_doc if generic else None}
+
+
+def test_outcome_at_any_depth_comes_from_the_stored_ranks():
+    c = cell(3, sibling=1, generic=2)
+    assert [outcome_at(c, d) for d in (1, 3, 5, 10)] == [SIBLING, HIT, HIT, HIT]
+    c = cell(4, sibling=6, generic=2)
+    assert [outcome_at(c, d) for d in (1, 3, 5)] == [GENERIC, GENERIC, HIT]
+    assert outcome_at(cell(2), 1) == OFF_TOPIC and outcome_at(cell(None, sibling=1), 1) == NOT_RETRIEVED
+    rows = [{"instance_id": "1_1", "query_id": "1", "retrievers": {"a": cell(3, sibling=1), "b": cell(1)}}]
+    one, ten = at_depth(rows, 1)[0]["retrievers"], at_depth(rows, 10)[0]["retrievers"]
+    assert (one["a"]["outcome"], one["b"]["outcome"], ten["a"]["outcome"]) == (SIBLING, HIT, HIT)
+    assert rows[0]["retrievers"]["a"]["outcome"] == "?"  # the rows given are not changed
+    assert at_depth(rows, None) == rows
+
+
+def test_the_passage_that_beat_the_target():
+    assert beaten_by(cell(1, sibling=2)) is None  # first: nothing beat it
+    assert beaten_by(cell(5, sibling=2, generic=3)) == ("s", 2, SIBLING)  # the best-ranked of those above
+    assert beaten_by(cell(5, sibling=4, generic=3)) == ("g", 3, GENERIC)
+    assert beaten_by(cell(3, sibling=7)) == ("d1", 1, "first")  # the sibling is below: the first passage
+    assert beaten_by(cell(None, sibling=9)) == ("s", 9, SIBLING)
+    assert beaten_by(cell(None, top=None)) is None
+
+
+DEPTH_ROWS = [
+    {"instance_id": "1_1", "query_id": "1", "query": "q", "instruction": "i",
+     "retrievers": {"a": cell(2, sibling=1), "b": cell(1)}},
+    {"instance_id": "1_2", "query_id": "1", "query": "q", "instruction": "i",
+     "retrievers": {"a": cell(1, sibling=4), "b": cell(3, generic=2)}},
+    {"instance_id": "1_3", "query_id": "1", "query": "q", "instruction": "i",
+     "retrievers": {"a": cell(None, sibling=2), "b": cell(None)}},
+    {"instance_id": "2_1", "query_id": "2", "query": "r", "instruction": "j",
+     "retrievers": {"a": cell(7), "b": cell(2, sibling=1)}},
+]
+
+
+def test_conditions_target_below_not_first_and_sibling_above():
+    assert ids(filter_rows(DEPTH_ROWS, checks=[(BELOW, "a", "b")])) == ["1_1", "2_1"]  # 1_3: both missing
+    assert ids(filter_rows(DEPTH_ROWS, checks=[(BELOW, "b", "a")])) == ["1_2"]
+    assert ids(filter_rows(DEPTH_ROWS, checks=[(NOT_FIRST, "a")])) == ["1_1", "1_3", "2_1"]
+    assert ids(filter_rows(DEPTH_ROWS, checks=[(SIBLING_ABOVE, "a")])) == ["1_1", "1_3"]
+    assert ids(filter_rows(DEPTH_ROWS, checks=[(SIBLING_ABOVE, "b")])) == ["2_1"]
+    both = filter_rows(DEPTH_ROWS, checks=[(NOT_FIRST, "a"), (SIBLING_ABOVE, "a"), (BELOW, "a", "b")])
+    assert ids(both) == ["1_1"]
+
+
+def test_filters_at_depth_1_and_10_find_different_losses():
+    """A good system hits everywhere at 10; at depth 1 its losses (here, a sibling first) appear."""
+    at10, at1 = at_depth(DEPTH_ROWS, 10), at_depth(DEPTH_ROWS, 1)
+    assert ids(filter_rows(at10, {"a": [SIBLING]})) == []
+    assert ids(filter_rows(at1, {"a": [SIBLING]})) == ["1_1"]
+    assert ids(filter_rows(at1, {"b": [GENERIC, SIBLING]})) == ["1_2", "2_1"]
+    assert ids(filter_rows(at10, {"a": [HIT], "b": [HIT]})) == ["1_1", "1_2", "2_1"]
+    assert ids(filter_rows(at_depth(DEPTH_ROWS, 5), {"a": [HIT]})) == ["1_1", "1_2"]  # 2_1 at #7
+
+
+def test_search_covers_notes_and_the_tag_filter():
+    notes = {"1_2": {"instance_id": "1_2", "tag": "wrong persona", "text": "Ranks the Banker's passage"},
+             "2_1": {"instance_id": "2_1", "tag": None, "text": "fine"}}
+    assert ids(filter_rows(DEPTH_ROWS, text="banker", notes=notes)) == ["1_2"]
+    assert ids(filter_rows(DEPTH_ROWS, text="WRONG PERSONA", notes=notes)) == ["1_2"]  # the tag too
+    assert ids(filter_rows(DEPTH_ROWS, text="banker")) == []  # without the notes: not found
+    assert ids(filter_rows(DEPTH_ROWS, notes=notes, tag="wrong persona")) == ["1_2"]
+    assert ids(filter_rows(DEPTH_ROWS, notes=notes, tag=ANY_NOTE)) == ["1_2", "2_1"]
+    assert ids(filter_rows(DEPTH_ROWS, notes=notes, tag=NO_NOTE)) == ["1_1", "1_3"]
 
 
 def test_instruction_hurts_lists_losses_largest_first():
@@ -182,3 +266,26 @@ def test_instruction_hurts_twin_follows_the_id_grammar():
     assert query_variant("rrf(bm25,minilm)") == "rrf(bm25,minilm)@query"
     assert query_variant("run:sys") is None and query_variant("bm25>ms-marco-minilm") is None
     assert query_variant("nope") is None
+
+
+def test_records_hold_exact_sibling_and_generic_ranks_so_any_depth_is_a_filter(ex, table):
+    """The outcome at depth 1 taken from the k = 10 records equals the table built at k = 1, and
+    the stored sibling rank is the best-ranked sibling target's."""
+    at1 = ex.inspect("demo", ["bm25", "minilm"], 1)["rows"]
+    derived = at_depth(table["rows"], 1)
+    losses = 0
+    for built, got in zip(at1, derived):
+        assert built["instance_id"] == got["instance_id"]
+        for rid in ("bm25", "minilm"):
+            assert got["retrievers"][rid]["outcome"] == built["retrievers"][rid]["outcome"]
+            losses += built["retrievers"][rid]["outcome"] != HIT
+    assert losses > 0
+    bench = ex.benchmark("demo")
+    minilm_at10 = [r["retrievers"]["minilm"]["outcome"] for r in table["rows"]]
+    assert minilm_at10.count(HIT) > [r["retrievers"]["minilm"]["outcome"] for r in derived].count(HIT)
+    r = next(r for r in table["rows"] if r["retrievers"]["bm25"]["outcome"] == SIBLING)
+    c = r["retrievers"]["bm25"]
+    assert c["sibling_doc"] in bench.siblings(r["instance_id"]) and c["sibling_rank"] < c["target_rank"]
+    sibs = [ex.corpus("demo", "bm25").index[d] for d in bench.siblings(r["instance_id"])]
+    _, (ranking,) = ex.rankings("demo", "bm25", [(r["instruction"], r["query"])], sibs)
+    assert min(ranking.rank(i) or 10**9 for i in sibs) == c["sibling_rank"]

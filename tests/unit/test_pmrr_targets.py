@@ -21,3 +21,28 @@ def test_two_targets_give_the_per_target_mean_not_the_best_pair():
     got = p_mrr({"q": og}, {"q": new}, {"q": ["A", "B"]})
     assert got == pytest.approx(per_target, abs=1e-12)
     assert abs(got - best_pair) > 0.05
+
+
+def test_the_apps_p_mrr_is_the_librarys_on_two_targets():
+    """The compare view's p-MRR (service/compare.py) calls demo.metrics.p_mrr over its rankings:
+    the same two-target case gives the per-target mean, 0.762, not the best pair's 0.833."""
+    import numpy as np
+
+    from demo.data.records import Instance
+    from demo.engine import DocOrder, Ranking
+    from demo.service.compare import RankedIds, _lost_target
+
+    docs = [f"d{n:02d}" for n in range(60)]
+    order = DocOrder(docs + ["A", "B"])
+    a, b = order.index["A"], order.index["B"]
+    og_ids = ["A"] + docs[:11] + ["B"] + docs[11:40]
+    new_ids = docs[:5] + ["A"] + docs[5:40]  # B not retrieved
+    og = Ranking("og", np.array([order.index[d] for d in og_ids[:10]]), np.zeros(10), 41, {a: 1, b: 13})
+    new = Ranking("new", np.array([order.index[d] for d in new_ids[:10]]), np.zeros(10), 41, {a: 6, b: 42})
+    inst = Instance("1_1", "1", "q", "i", {"A": 1, "B": 1})
+    score, lost = _lost_target(order, inst, og, new, True)
+    assert score == pytest.approx(p_mrr({"q": og_ids}, {"q": new_ids}, {"q": ["A", "B"]}), abs=1e-12)
+    assert round(score, 3) == 0.762
+    assert (lost.original_rank, lost.rank) == (1, 6)
+    ranked = RankedIds(order, new)
+    assert len(ranked) == 41 and ranked.index("A") == 5 and doc_rank(ranked, "B") == 42
