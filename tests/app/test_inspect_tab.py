@@ -18,7 +18,7 @@ from demo.inspection import HIT, SIBLING
 from demo.ui import inspect_handlers as h
 from demo.ui.app import build_page
 from demo.ui.inspect_table import A_WORSE, ALL, ALL_VIEW, ANY_TAG, B_WORSE, headers, page_table, view_rows, why_empty
-from test_runs import write_bm25_run
+from helpers import write_bm25_run
 
 QUIET = lambda *a, **k: None  # noqa: E731 (a progress that shows nothing)
 
