@@ -20,13 +20,14 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
+
+from cachetools import TTLCache
 
 from demo.errors import UserError
 
 RECHECK_S = 10.0
 COMMIT = re.compile(r"[0-9a-f]{40}")
-_failures: dict[str, tuple[float, str]] = {}
+_failures: TTLCache = TTLCache(maxsize=16, ttl=RECHECK_S)  # endpoint -> why it did not answer, for RECHECK_S
 _lock = threading.Lock()
 
 
@@ -83,8 +84,8 @@ def check(repo: str, revision: str | None = None, repo_type: str = "model") -> N
     where = endpoint()
     with _lock:
         failed = _failures.get(where)
-        if failed and time.monotonic() - failed[0] < RECHECK_S and failed[1].startswith("the Hugging Face hub ("):
-            raise HubUnreachable(failed[1])
+        if failed and failed.startswith("the Hugging Face hub ("):
+            raise HubUnreachable(failed)
     from huggingface_hub import HfApi
     seconds = timeout_s()
     try:
@@ -92,7 +93,7 @@ def check(repo: str, revision: str | None = None, repo_type: str = "model") -> N
     except Exception as e:
         reason = _reason(e, repo, revision, seconds)
         with _lock:
-            _failures[where] = (time.monotonic(), reason)
+            _failures[where] = reason
         raise HubUnreachable(reason) from None
     with _lock:
         _failures.pop(where, None)

@@ -10,9 +10,11 @@ import threading
 import time
 
 import pytest
+from cachetools import TTLCache
 
 from demo import artifacts, hubaccess
 from demo.errors import UserError
+from demo.keep import Keep
 from demo.retrievers import registry
 from demo.retrievers.registry import MODELS, ModelSpec, ModelUnavailable
 
@@ -61,8 +63,8 @@ def hub_at(monkeypatch, tmp_path):
         monkeypatch.setattr(c, "HF_HUB_OFFLINE", False)  # the library read HF_HUB_OFFLINE=1 at import (conftest)
         monkeypatch.setattr(c, "ENDPOINT", f"http://127.0.0.1:{port}")
         monkeypatch.setattr(c, "HF_HUB_CACHE", str(tmp_path / "hf"))
-        monkeypatch.setattr(hubaccess, "_failures", {})
-        monkeypatch.setattr(registry, "_rerankers", {})
+        monkeypatch.setattr(hubaccess, "_failures", TTLCache(maxsize=16, ttl=hubaccess.RECHECK_S))
+        monkeypatch.setattr(registry, "_RERANKERS", Keep(len(registry.RERANKERS)))
         monkeypatch.setenv("INSTRUCTIR_EXPLORER_HUB_TIMEOUT", "2")
     return use
 
@@ -116,7 +118,7 @@ def test_a_failed_hub_is_asked_again_only_after_a_few_seconds(hub_at, stalling_p
         with pytest.raises(hubaccess.HubUnreachable):
             hubaccess.check(repo)
     assert time.monotonic() - start < 4
-    monkeypatch.setattr(hubaccess, "RECHECK_S", 0.0)
+    hubaccess._failures.clear()  # as RECHECK_S seconds later
     start = time.monotonic()
     with pytest.raises(hubaccess.HubUnreachable):
         hubaccess.check("a/b")
@@ -168,7 +170,7 @@ def test_artifacts_read_back_from_the_hub_cache_layout(tmp_path, monkeypatch, ti
     artifacts._load_folder.cache_clear()
     artifacts.configured_folders.cache_clear()
     try:
-        served = registry.load_model(spec, EmbeddingCache(tmp_path / "c2"))
+        served = registry.load_model(spec, EmbeddingCache(tmp_path / "c2"), artifacts=lookup_for)
         served.index_corpus(list(bench.docs.values()))
         assert served.encoder.encoded_count == 0 and served.encoder.artifact_hits == len(bench.docs)
         assert lookup_for("tiny-bert", model.encoder.revision, served.encoder.dim) != []
