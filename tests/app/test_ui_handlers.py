@@ -156,9 +156,9 @@ def test_a_deep_link_restores_the_view_and_says_what_it_cannot(ctx):
     assert out[bar.dataset] == "demo" and out[bar.retrievers]["value"] == ["bm25"] and out[bar.k] == 5
     assert out[ui.instruction] == "Edited." and out[ui.grade]["value"] == "201_1"
     assert out[ctx.tab_state] == "inspect" and "Unknown retriever 'nope' left out." in unescape(out[ui.qinfo])
-    bad = editor.restore_link(ctx, SimpleNamespace(query_params={"k": "99", "grade": "999_9", "tab": "x"}))
+    bad = editor.restore_link(ctx, SimpleNamespace(query_params={"k": "101", "grade": "999_9", "tab": "x"}))
     assert bad[bar.k] == 10 and bad[ctx.tab_state] == "explore" and bad[ui.grade]["value"] == AUTO
-    for said in ("k='99'", "Cannot grade against '999_9'", "Unknown tab 'x'"):
+    for said in ("k='101'", "Cannot grade against '999_9'", "Unknown tab 'x'"):
         assert said in unescape(bad[ui.qinfo])
 
 
