@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from demo.keep import Keep
+
 from demo.retrievers import mpnet
 from demo.retrievers.registry import MODELS, availability, load_model, model_choices
 
@@ -217,6 +219,8 @@ def test_registry_uses_the_parts_never_the_hub(installed_parts, tmp_path, monkey
     monkeypatch.setenv("INSTRUCTIR_EXPLORER_MODELS", str(tmp_path / "models"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setattr(hubaccess, "resolve", lambda *a, **k: pytest.fail("asked the hub"))
+    monkeypatch.setattr(registry, "resolve", lambda *a, **k: pytest.fail("asked the hub"))
+    monkeypatch.setattr(registry, "_ENCODERS", Keep(2))  # not a copy an earlier test loaded
     assert registry.availability(MODELS["mpnet"]) is None
     with pytest.raises(registry.ModelUnavailable) as e:  # the fake zip is not the pinned model
         registry.load_model(MODELS["mpnet"], devices=["cpu"])
