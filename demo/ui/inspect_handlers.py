@@ -17,13 +17,15 @@ import gradio as gr
 from demo import notes
 from demo.errors import UserError
 from demo.inspection import rows_to_csv
-from demo.runs import load_bytes
+from demo.runs import load_upload
 from demo.service import Explorer
 from demo.ui.controls import Bar, retriever_choices
 from demo.ui.inspect_table import ALL, PAGE, instance_html, page_table, summary_html, table_retrievers, view_rows
 from demo.ui.render import render_error
+from demo.ui.sessions import uploads
 
 MAX_RUN_BYTES = 100 * 2**20
+NOTES_PREFIX = "instructir-notes-"  # notes downloads: swept after their time to live (demo.sweeper)
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,15 +179,21 @@ def on_save(ctx: InspectCtx, dataset, iid, tag, text, held, folder, view, a, b) 
 
 
 def on_download(ctx: InspectCtx, dataset, held, folder, view) -> dict:
-    """The notes as CSV and JSONL, and the filtered table as CSV."""
+    """The notes as CSV and JSONL, and the filtered table as CSV (in a temporary folder that the
+    periodic sweep removes after its time to live, demo.sweeper)."""
     held = session_notes(ctx, dataset, held, folder_of(folder))
-    out = Path(tempfile.mkdtemp(prefix="instructir-notes-"))
     files = {"notes.csv": notes.to_csv(held["notes"]), "notes.jsonl": notes.to_jsonl(held["notes"])}
     if view and view.get("ids"):
         rows = [view["rows"][i] for i in view["ids"]]
         files["instances.csv"] = rows_to_csv(rows, view["retrievers"], view["k"], held["notes"])
-    for name, content in files.items():
-        (out / name).write_text(content, encoding="utf-8")
+    try:
+        out = Path(tempfile.mkdtemp(prefix=NOTES_PREFIX))
+        for name, content in files.items():
+            (out / name).write_text(content, encoding="utf-8")
+    except OSError as e:
+        return {ctx.ui.notes_state: held, ctx.ui.note_files: None,
+                ctx.ui.notes_info: render_error(f"cannot write the download ({e.strerror or type(e).__name__}): "
+                                                "the server's disk is full or read-only")}
     return {ctx.ui.notes_state: held, ctx.ui.note_files: [str(out / n) for n in files]}
 
 
@@ -195,8 +203,8 @@ def on_notes_upload(ctx: InspectCtx, path, dataset, held, folder) -> dict:
         return {ui.notes_state: held, ui.notes_info: ""}
     try:
         bench = ctx.explorer.benchmark(dataset)
-        data = read_limited(path, MAX_RUN_BYTES)
-        incoming = notes.parse(data, Path(path).name, bench.instances)
+        check_size(path, MAX_RUN_BYTES)
+        incoming = notes.parse(path, Path(path).name, bench.instances)  # line by line: bounded memory
         held = session_notes(ctx, dataset, held, folder)
         if not ctx.public:
             notes.save_all(notes.notes_path(folder, dataset), incoming.values())
@@ -209,19 +217,22 @@ def on_notes_upload(ctx: InspectCtx, path, dataset, held, folder) -> dict:
             ui.notes_info: f'<div class="legend">{len(incoming)} notes added.</div>'}
 
 
-def on_run_upload(ctx: InspectCtx, path, dataset, runs, selected) -> dict:
-    """A run file for this session: read, checked against the dataset, added to the pickers."""
+def on_run_upload(ctx: InspectCtx, path, dataset, runs, selected, request: gr.Request = None) -> dict:
+    """A run file for this session: read, checked against the dataset, counted against the
+    session's and the server's byte budgets (demo.ui.sessions), added to the pickers."""
     bar, ui = ctx.bar, ctx.ui
     if not path:
         return {bar.runs: runs, ui.run_info: ""}
     name = Path(path).name
     try:
-        data = read_limited(path, MAX_RUN_BYTES)
+        check_size(path, MAX_RUN_BYTES)
         bench = ctx.explorer.benchmark(dataset)
-        run = load_bytes(data, bench, name)
+        run = load_upload(path, bench, name)  # TREC line by line; unpacked size capped (demo.upload)
+        after = {**(runs or {}), run.name: run}
+        uploads().admit(session_of(request), run, after)
     except UserError as e:
         return {bar.runs: runs, ui.run_info: render_error(str(e))}
-    runs = {**(runs or {}), run.name: run}
+    runs = after
     run_ids = [r.retriever_id for r in ctx.explorer.runs(dataset, runs).values()]
     value = list(dict.fromkeys(list(selected or []) + [run.retriever_id]))
     return {bar.runs: runs, bar.retrievers: gr.update(choices=retriever_choices(run_ids), value=value),
@@ -229,9 +240,12 @@ def on_run_upload(ctx: InspectCtx, path, dataset, runs, selected) -> dict:
                          f'a system here.</div>'}
 
 
-def read_limited(path: str, limit: int) -> bytes:
+def session_of(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or "no-session"
+
+
+def check_size(path: str, limit: int) -> None:
     size = os.path.getsize(path)
     if size > limit:
         raise UserError(f"{Path(path).name} is {size / 2**20:.0f} MB; the limit is {limit // 2**20} MB "
                         "(gzip it, or keep the top 100 docs per query)")
-    return Path(path).read_bytes()
