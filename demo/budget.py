@@ -41,7 +41,8 @@ LIMITS = {
     "inspect": Limits(1_100_000, 900.0),
 }
 HEAVY_PER_VISITOR = 2  # public mode: heavy requests (explain, sweep, inspect) one visitor runs at once
-HEAVY_IN_ALL = 2  # public mode: heavy requests running at once in all (Gradio's concurrency group)
+HEAVY_IN_ALL = 1  # public mode: heavy requests running at once in all (Gradio's concurrency group): one,
+# so that on a 2-core Space a core stays free for /rank (benchmarks/RESULTS-attack.md)
 
 
 class BudgetExceeded(UserError):
