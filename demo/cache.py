@@ -2,8 +2,10 @@
 
 Shared by processes and restarts, bounded in bytes (diskcache evicts the least recently
 stored entries past the limit). A deleted, unreadable or corrupt cache is rebuilt empty and
-the embeddings recomputed; where no disk cache can be made at all (an unwritable folder),
-vectors are kept in a small in-memory cache instead. The cache is never a reason to fail.
+the embeddings recomputed; a full, read-only or forbidden disk (demo.diskstate.disk_fault) is
+never rebuilt, nothing on it is deleted: rows are kept in a small in-memory cache instead, the
+page says so (demo.diskstate), and the disk is tried again every RETRY_SECONDS, so the cache
+comes back when space does, without a restart. The cache is never a reason to fail.
 Each stored vector carries a checksum, so a damaged row (e.g. zeroed at the right length)
 is recomputed rather than served.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 import diskcache
 import numpy as np
 
+from demo import diskstate
 from demo.keep import Keep
 from demo.settings import cache_dir, embedding_cache_limit
 
@@ -119,10 +122,18 @@ class EmbeddingCache:
     def _open(self) -> diskcache.Cache:
         return diskcache.Cache(str(self.directory), size_limit=self.size_limit, eviction_policy=self.eviction)
 
+    @property
+    def label(self) -> str:
+        return self.directory.name or str(self.directory)
+
     def _reset(self, error: Exception) -> None:
-        """Start an empty disk cache in place of a broken one; memory when that fails too."""
+        """Start an empty disk cache in place of a broken one; memory when that fails too. A full
+        or read-only disk is not a broken cache: memory at once, and nothing deleted."""
         with self._lock:
             if self.in_memory:
+                return
+            if diskstate.disk_fault(error):
+                self._use_memory(error)
                 return
             log.warning("embedding cache at %s is unusable (%s); rebuilding it", self.directory, error)
             try:
@@ -137,13 +148,24 @@ class EmbeddingCache:
                     return
                 except FAULTS as e:
                     error = e
+                    if diskstate.disk_fault(e):
+                        break
             self._use_memory(error)
 
     def _use_memory(self, error: Exception) -> None:
+        if isinstance(self._cache, diskcache.Cache):
+            try:
+                self._cache.close()
+            except Exception:  # a cache on a failing disk may not close cleanly; it is dropped anyway
+                pass
+        fault = diskstate.disk_fault(error)
         if self._memory is None:  # said once; later failures reuse the same store
-            log.warning("no disk cache at %s (%s): embeddings are kept in memory until it can be made",
-                        self.directory, error)
+            if not fault:  # a disk fault is said (once) by diskstate, and shown on the page
+                log.warning("no disk cache at %s (%s): embeddings are kept in memory until it can be made",
+                            self.directory, error)
             self._memory = MemoryStore(min(self.size_limit, MEMORY_FALLBACK_BYTES))
+        if fault:
+            diskstate.report(self.label, error)
         self.in_memory, self._cache, self._retry_at = True, self._memory, time.monotonic() + RETRY_SECONDS
 
     def _retry_disk(self) -> None:
@@ -198,8 +220,12 @@ class EmbeddingCache:
                 with cache.transact():
                     for key, vec in items.items():
                         cache.set(key, pack(vec))
+                diskstate.clear(self.label)
             except FAULTS as e:
                 self._reset(e)
+                if self.in_memory:  # what could not be written is kept in memory meanwhile
+                    for key, vec in items.items():
+                        self._cache.set(key, pack(vec))
 
     def __len__(self) -> int:
         with self._lock:
@@ -237,8 +263,12 @@ class EmbeddingCache:
             try:
                 self._ensure_present()
                 self._cache.set(key, seal(payload))
+                if not self.in_memory:
+                    diskstate.clear(self.label)
             except FAULTS as e:
                 self._reset(e)
+                if self.in_memory:
+                    self._cache.set(key, seal(payload))
 
 
 def default_cache() -> EmbeddingCache:

@@ -17,11 +17,12 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 from demo.csvsafe import safe_cell, unsafe_cell
 from demo.errors import DataError, UserError
 from demo.settings import cache_dir
+from demo.upload import first_char, lines
 
 log = logging.getLogger(__name__)
 
@@ -120,28 +121,15 @@ def to_jsonl(notes: Mapping[str, dict]) -> str:
     return "".join(json.dumps({f: notes[i][f] for f in FIELDS}, ensure_ascii=False) + "\n" for i in sorted(notes))
 
 
-def parse(data: bytes, source: str, instance_ids) -> dict[str, dict]:
-    """Notes from an uploaded CSV or JSONL file (as to_csv / to_jsonl write them), checked:
-    known instance ids, known tags. One DataError naming the file and line on any fault."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError(source, "not UTF-8 text: expected a CSV or JSONL notes file") from None
-    if not text.strip():
+def parse(data: bytes | str | Path, source: str, instance_ids, limit: int | None = None) -> dict[str, dict]:
+    """Notes from an uploaded CSV or JSONL file (bytes or a path; as to_csv / to_jsonl write
+    them), checked: known instance ids, known tags. Read line by line (demo.upload), so a bad
+    file stops at its first bad line having held one line; one DataError naming the file and
+    line on any fault."""
+    first = first_char(data, source, limit)
+    if not first:
         raise DataError(source, "empty notes file")
-    if text.lstrip().startswith("{"):
-        rows = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append((n, json.loads(line)))
-                except ValueError as e:
-                    raise DataError(source, f"malformed JSON line ({e})", n) from None
-    else:
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames or "instance_id" not in reader.fieldnames:
-            raise DataError(source, "a notes CSV needs a header with instance_id, tag, text", 1)
-        rows = [(n, row) for n, row in enumerate(reader, 2)]
+    rows = _json_rows(data, source, limit) if first == "{" else _csv_rows(data, source, limit)
     known = set(instance_ids)
     notes: dict[str, dict] = {}
     for n, row in rows:
@@ -157,5 +145,41 @@ def parse(data: bytes, source: str, instance_ids) -> dict[str, dict]:
             raise DataError(source, str(e), n) from None
         if row.get("updated"):
             note["updated"] = str(row["updated"])
-        notes = apply(notes, note)
+        notes = apply(notes, note) if iid in notes else _add(notes, note)
     return notes
+
+
+def _add(notes: dict[str, dict], note: dict) -> dict[str, dict]:
+    """apply() for a new instance, in place (a file of 10,000 notes must not copy the dict per line)."""
+    if not is_empty(note):
+        notes[note["instance_id"]] = note
+    return notes
+
+
+def _json_rows(data, source: str, limit: int | None) -> Iterator[tuple[int, object]]:
+    for n, line in lines(data, source, limit):
+        if line.strip():
+            try:
+                yield n, json.loads(line)
+            except RecursionError:
+                raise DataError(source, "JSON nested far deeper than a note (one flat object per line)", n) from None
+            except ValueError as e:
+                raise DataError(source, f"malformed JSON line ({e})", n) from None
+
+
+def _csv_rows(data, source: str, limit: int | None) -> Iterator[tuple[int, dict]]:
+    numbered = lines(data, source, limit)
+    line_no = [0]
+
+    def texts():
+        for n, text in numbered:
+            line_no[0] = n
+            yield text + "\n"
+    reader = csv.DictReader(texts())
+    try:
+        if not reader.fieldnames or "instance_id" not in reader.fieldnames:
+            raise DataError(source, "a notes CSV needs a header with instance_id, tag, text", 1)
+        for row in reader:
+            yield line_no[0], row
+    except csv.Error as e:
+        raise DataError(source, f"malformed CSV ({e})", line_no[0]) from None

@@ -10,17 +10,18 @@ Either may be gzipped; a UTF-8 byte-order mark is accepted.
 
 Every fault is one DataError naming the file (and the line for a malformed line); a file is
 loaded whole or not at all. A run is kept compact (per query: doc indices and scores, rank
-order) because a full InstructIR run at depth 1000 has ten million lines.
+order) because a full InstructIR run at depth 1000 has ten million lines. A TREC file is read
+line by line straight into that compact form (demo.upload: bounded unpacked size, stops at the
+first bad line), so it costs about 16 bytes a line; a JSON run is parsed whole, under the same
+size cap, and one nested deeper than Python's parser goes is one error, not a crash.
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import json
 import math
 import re
-import zlib
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -28,12 +29,14 @@ from typing import Mapping
 import numpy as np
 
 from demo.data.records import Benchmark
-from demo.metrics.ranking import ranked
+from demo.metrics.ranking import id_positions, order, ranked
 from demo.errors import DataError, UserError
 from demo.retrievers.ids import RUN_PREFIX
+from demo.settings import MB
+from demo.upload import first_char, lines, read_text, unpacked_limit
 
 PREFIX = RUN_PREFIX
-MAX_UNPACKED_BYTES = 2 * 1024 ** 3  # a gzip bomb stops here
+MAX_UNPACKED_BYTES = 2 * 1024 ** 3  # a local run file (CLI, runs folder); uploads stop at upload.unpacked_limit()
 RUN_SUFFIXES = (".gz", ".trec", ".run", ".txt", ".tsv", ".json", ".res", ".tar")
 
 
@@ -93,23 +96,9 @@ class RunFile:
 
 
 # ---- reading ---------------------------------------------------------------------------------
-def read_bytes(data: bytes, source: str) -> str:
+def read_bytes(data: bytes, source: str, limit: int = MAX_UNPACKED_BYTES) -> str:
     """Bytes of a run file (gzipped or not) -> text; binary garbage is an error."""
-    if data[:2] == b"\x1f\x8b":
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(data)) as f:
-                data = f.read(MAX_UNPACKED_BYTES + 1)
-        except (OSError, EOFError, zlib.error) as e:
-            raise DataError(source, f"not a readable gzip file ({e})") from None
-        if len(data) > MAX_UNPACKED_BYTES:
-            raise DataError(source, f"unpacks to more than {MAX_UNPACKED_BYTES // 1024 ** 3} GB")
-    if b"\x00" in data[:65536]:
-        raise DataError(source, "binary data, not a TREC or JSON run file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise DataError(source, "not UTF-8 text (a binary file?), not a TREC or JSON run file", line) from None
+    text = read_text(data, source, limit)
     if not text.strip():
         raise DataError(source, "empty run file")
     return text
@@ -166,6 +155,8 @@ def _parse_json(text: str, source: str) -> dict[str, dict[str, float]]:
         data = json.loads(text, object_pairs_hook=_no_duplicates(source))
     except json.JSONDecodeError as e:
         raise DataError(source, f"malformed JSON: {e.msg}", e.lineno) from None
+    except RecursionError:  # {"a": {"a": ...}} 100,000 deep: a run file is 2 (MTEB: 4) levels deep
+        raise DataError(source, "JSON nested far deeper than a run file ({query: {doc: score}})") from None
     if isinstance(data, dict) and "mteb_model_meta" in data:  # MTEB 2: {subset: {split: run}}
         parts = [(sub, split, run) for sub, splits in data.items() if sub != "mteb_model_meta"
                  and isinstance(splits, dict) for split, run in splits.items()]
@@ -191,10 +182,7 @@ def _sample(ids, n: int = 3) -> str:
     return ", ".join(repr(i) for i in ids[:n]) + (", …" if len(ids) > n else "")
 
 
-def fit(run: Mapping[str, Mapping[str, float]], bench: Benchmark, source: str, name: str | None = None,
-        digest: str = "") -> RunFile:
-    """Check a parsed run against the dataset (query ids: instances and paraphrases; doc ids:
-    the corpus) and compact it. Partial coverage is fine; unknown ids are not."""
+def _check_queries(run: Mapping, bench: Benchmark, source: str) -> None:
     known = set(bench.instances) | {p.instance_id for ps in bench.paraphrases.values() for p in ps}
     unknown = set(run) - known
     if unknown == set(run):
@@ -203,6 +191,13 @@ def fit(run: Mapping[str, Mapping[str, float]], bench: Benchmark, source: str, n
     if unknown:
         raise DataError(source, f"{len(unknown):,} query ids are not instances or paraphrases of {bench.name}, "
                                 f"e.g. {_sample(unknown)}")
+
+
+def fit(run: Mapping[str, Mapping[str, float]], bench: Benchmark, source: str, name: str | None = None,
+        digest: str = "") -> RunFile:
+    """Check a parsed run against the dataset (query ids: instances and paraphrases; doc ids:
+    the corpus) and compact it. Partial coverage is fine; unknown ids are not."""
+    _check_queries(run, bench, source)
     doc_index: dict[str, int] = {}
     queries = {}
     for qid, docs in run.items():
@@ -216,19 +211,94 @@ def fit(run: Mapping[str, Mapping[str, float]], bench: Benchmark, source: str, n
 
 
 def load_run(path: str | Path, bench: Benchmark, name: str | None = None) -> RunFile:
+    """A local run file (the CLI's, the runs folder's), read as an upload is, up to 2 GiB unpacked."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, "run file not found")
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise DataError(path, f"cannot read: {e.strerror}") from None
-    return load_bytes(data, bench, str(path), name)
+    return load_file(path, bench, str(path), name, MAX_UNPACKED_BYTES)
 
 
 def load_bytes(data: bytes, bench: Benchmark, source: str, name: str | None = None) -> RunFile:
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    return fit(parse_run(read_bytes(data, source), source), bench, source, name, digest)
+    return load_file(data, bench, source, name, MAX_UNPACKED_BYTES)
+
+
+def load_upload(path: str | Path, bench: Benchmark, name: str) -> RunFile:
+    """An uploaded run file: unpacked size capped near the upload cap (demo.upload)."""
+    return load_file(path, bench, name, name, unpacked_limit())
+
+
+def load_file(file: str | Path | bytes, bench: Benchmark, source: str, name: str | None, limit: int) -> RunFile:
+    """A run from a path or bytes: TREC streamed into the compact form, JSON parsed whole."""
+    digest = _digest(file, source)
+    if first_char(file, source, limit) == "{":
+        return fit(_parse_json(read_text(file, source, limit), source), bench, source, name, digest)
+    doc_ids, queries = _trec_compact(file, source, limit)
+    return fit_compact(doc_ids, queries, bench, source, name, digest)
+
+
+def _digest(file: str | Path | bytes, source: str) -> str:
+    if isinstance(file, bytes):
+        return hashlib.sha256(file).hexdigest()[:16]
+    h = hashlib.sha256()
+    try:
+        with open(file, "rb") as f:
+            for block in iter(lambda: f.read(MB), b""):
+                h.update(block)
+    except OSError as e:
+        raise DataError(source, f"cannot read: {e.strerror}") from None
+    return h.hexdigest()[:16]
+
+
+Compact = dict[str, tuple[array, array, array]]  # qid -> (doc index, score, line number), file order
+
+
+def _trec_compact(file: str | Path | bytes, source: str, limit: int) -> tuple[list[str], Compact]:
+    """TREC lines -> doc ids and per query arrays; one DataError at the first bad line."""
+    doc_index: dict[str, int] = {}
+    queries: Compact = {}
+    for n, line in lines(file, source, limit):
+        cols = line.split()
+        if not cols:
+            continue
+        if len(cols) != 6:
+            raise DataError(source, f"expected 6 columns (qid Q0 docid rank score tag), got {len(cols)}", n)
+        qid, _, doc, _, score, _ = cols
+        value = _score(score, source, n, f"doc {doc!r}")
+        found = queries.get(qid)
+        if found is None:
+            found = queries[qid] = (array("i"), array("d"), array("q"))
+        found[0].append(doc_index.setdefault(doc, len(doc_index)))
+        found[1].append(value)
+        found[2].append(n)
+    if not queries:
+        raise DataError(source, "empty run file")
+    doc_ids = list(doc_index)
+    for qid, (idx, _, line_no) in queries.items():  # a doc twice for one query: name the second line
+        idx_np = np.frombuffer(idx, dtype=np.int32)
+        if len(np.unique(idx_np)) != len(idx_np):
+            seen: set[int] = set()
+            for i, n in zip(idx, line_no):
+                if i in seen:
+                    raise DataError(source, f"doc {doc_ids[i]!r} listed twice for query {qid!r}", n)
+                seen.add(i)
+    return doc_ids, queries
+
+
+def fit_compact(doc_ids: list[str], queries: Compact, bench: Benchmark, source: str, name: str | None = None,
+                digest: str = "") -> RunFile:
+    """fit() for a run read into arrays: the same checks, the same rank order (the tie rule's arrays)."""
+    _check_queries(queries, bench, source)
+    stray = [d for d in doc_ids if d not in bench.docs]
+    if stray:
+        raise DataError(source, f"{len(stray):,} doc ids are not in the corpus of {bench.name}, e.g. {_sample(stray)}")
+    id_pos = id_positions(doc_ids) if doc_ids else np.zeros(0, dtype=np.int64)
+    compact = {}
+    for qid, (idx, values, _) in queries.items():
+        idx_np = np.frombuffer(idx, dtype=np.int32)
+        scores = np.frombuffer(values, dtype=np.float64)
+        rank = order(scores, id_pos[idx_np])
+        compact[qid] = (idx_np[rank].copy(), scores[rank].copy())
+    return RunFile(name or run_name(source), source, tuple(doc_ids), compact, digest)
 
 
 def run_files(folder: str | Path) -> list[Path]:

@@ -137,3 +137,18 @@ def loaded_limits() -> tuple[int, int]:
     """(datasets, indexed (dataset, model) pairs) kept loaded at once; least recently used go first."""
     return (_count("INSTRUCTIR_EXPLORER_MAX_DATASETS", 4) or 4,
             _count("INSTRUCTIR_EXPLORER_MAX_INDEXES", 8) or 8)
+
+
+def session_limits() -> tuple[int, int, int]:
+    """(bytes of uploaded runs one session may hold, bytes all sessions may hold, seconds a session
+    may idle before its runs are freed): INSTRUCTIR_EXPLORER_SESSION_RUNS_MB (default 64),
+    INSTRUCTIR_EXPLORER_RUNS_MB (default 512) and INSTRUCTIR_EXPLORER_SESSION_TTL (default 1800)."""
+    return (_megabytes("INSTRUCTIR_EXPLORER_SESSION_RUNS_MB", 64) or 64 * MB,
+            _megabytes("INSTRUCTIR_EXPLORER_RUNS_MB", 512) or 512 * MB,
+            _count("INSTRUCTIR_EXPLORER_SESSION_TTL", 1800) or 1800)
+
+
+def temp_ttl_seconds() -> int:
+    """How long notes downloads and exports are kept before the periodic sweep removes them:
+    INSTRUCTIR_EXPLORER_EXPORT_TTL (seconds, default an hour)."""
+    return export_ttl_seconds()

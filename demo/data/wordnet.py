@@ -8,7 +8,10 @@ man page prints; the project carries it (LEXNAMES below, derived once from Debia
 checked against it by tests/unit/test_synonyms.py where the page is installed), so no man page is read
 at run time (a Space's image may drop /usr/share/man). The folder is built once under the cache folder (copies of the
 database files, built in a temporary folder and renamed into place); with
-NLTK_DATA=<cache>/nltk_data plain `nltk.corpus.wordnet` reads it too.
+NLTK_DATA=<cache>/nltk_data plain `nltk.corpus.wordnet` reads it too. Where the cache folder is
+full or read-only, the copy is built in the system's temporary folder instead (and the page says
+the cache is not writable); where neither can be written, synonym variants are unavailable with
+that reason, and are tried again on the next request.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
+from demo import diskstate
 from demo.settings import cache_dir
 
 DATABASE = ["data.noun", "data.verb", "data.adj", "data.adv", "index.noun", "index.verb", "index.adj",
@@ -105,9 +109,27 @@ def man_page_text(path: Path = LEXNAMES_MAN) -> str:
 
 
 def nltk_data_dir(src: Path | None = None, target: Path | None = None) -> Path:
-    """<target>/corpora/wordnet built from `src` (once); returns <target>, the NLTK_DATA folder."""
+    """<target>/corpora/wordnet built from `src` (once); returns <target>, the NLTK_DATA folder.
+    <target> defaults to <cache>/nltk_data, and to a temporary folder where the cache cannot be
+    written; WordNetUnavailable (with the reason) where no folder can."""
     src = src or source_dir()
-    target = target or cache_dir() / "nltk_data"
+    if target is not None:
+        return _build(src, target)
+    try:
+        built = _build(src, cache_dir() / "nltk_data")
+        diskstate.clear("wordnet")
+        return built
+    except OSError as e:
+        diskstate.report("wordnet", e)
+        try:
+            return _build(src, Path(tempfile.gettempdir()) / "instructir-explorer-nltk_data")
+        except OSError as e2:
+            raise WordNetUnavailable(f"no folder to put WordNet's files in: the cache is not writable "
+                                     f"({e.strerror or type(e).__name__}), nor is the temporary folder "
+                                     f"({e2.strerror or type(e2).__name__})") from None
+
+
+def _build(src: Path, target: Path) -> Path:
     problem = _missing_files(src)
     if problem:
         raise WordNetUnavailable(problem)

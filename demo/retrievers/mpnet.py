@@ -22,6 +22,8 @@ from typing import BinaryIO, Callable, Sequence
 
 log = logging.getLogger(__name__)
 
+from demo.settings import public_mode
+
 NAME = "all-mpnet-base-v2"
 HUB_ID = "sentence-transformers/all-mpnet-base-v2"
 REVISION = "e8c3b32edf5434bc2275fc9bab85f82640a19130"
@@ -43,6 +45,15 @@ def models_dir() -> Path:
     """$INSTRUCTIR_EXPLORER_MODELS, else .models/ in the project (git-ignored)."""
     env = os.environ.get("INSTRUCTIR_EXPLORER_MODELS")
     return Path(env) if env else ROOT / ".models"
+
+
+def shown(folder: Path) -> str:
+    """The folder as messages name it: relative to the project, else (public mode) by its name
+    only: a page never carries a server path."""
+    try:
+        return str(folder.resolve().relative_to(ROOT))
+    except ValueError:
+        return folder.name if public_mode() else str(folder)
 
 
 def model_folder() -> Path:
@@ -67,20 +78,20 @@ def check_folder(folder: Path, full: bool = False, expected_sha: str = SHA256) -
     """None when the folder holds the verified model, else why not. full=True re-hashes the weights."""
     manifest = folder / MANIFEST
     if not folder.is_dir():
-        return f"{folder} does not exist"
+        return f"{shown(folder)} does not exist"
     try:
         meta = json.loads(manifest.read_text(encoding="utf-8"))
         files, sha = dict(meta["files"]), meta["sha256"]
     except (OSError, ValueError, KeyError, TypeError):
-        return f"{folder} is incomplete (no valid {MANIFEST}: an interrupted set-up?)"
+        return f"{shown(folder)} is incomplete (no valid {MANIFEST}: an interrupted set-up?)"
     if sha != expected_sha or WEIGHTS not in files:
-        return f"{folder} holds other weights than the pinned ones"
+        return f"{shown(folder)} holds other weights than the pinned ones"
     for rel, size in files.items():
         p = folder / rel
         if not p.is_file() or p.stat().st_size != size:
-            return f"{folder} is damaged: {rel} is missing or has the wrong size"
+            return f"{shown(folder)} is damaged: {rel} is missing or has the wrong size"
     if full and file_sha256(folder / WEIGHTS) != expected_sha:
-        return f"{folder} is damaged: {WEIGHTS} does not have sha256 {expected_sha[:12]}…"
+        return f"{shown(folder)} is damaged: {WEIGHTS} does not have sha256 {expected_sha[:12]}…"
     return None
 
 

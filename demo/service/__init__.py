@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Callable, Mapping
 
+from demo import budget
 from demo.cache import EmbeddingCache
 from demo.data.sources import open_source
 from demo.data.variants import unavailable_variants, variants
@@ -34,10 +35,10 @@ class Explorer:
 
     def __init__(self, cache: EmbeddingCache | None = None, memory_bytes: int | None = None,
                  devices: list[str] | None = None):
-        budget = memory_budget_bytes() if memory_bytes is None else memory_bytes
+        memory = memory_budget_bytes() if memory_bytes is None else memory_bytes
         self.corpora = Corpora(cache, devices)
-        self.rankers = Rankers(self.corpora, budget * 3 // 4)  # the views' rankings
-        self.tables = Tables(self.rankers, budget // 4)  # whole-dataset records
+        self.rankers = Rankers(self.corpora, memory * 3 // 4)  # the views' rankings
+        self.tables = Tables(self.rankers, memory // 4)  # whole-dataset records
 
     # ---- datasets, models, runs --------------------------------------------------------------
     def benchmark(self, source: str):
@@ -79,7 +80,8 @@ class Explorer:
     def compare(self, source: str, instance_id: str, instruction: str | None, retrievers, k=10,
                 grade_against: str | None = None, runs: Runs = None) -> compare.Comparison:
         """The typed comparison (demo.service.compare)."""
-        return compare.compare(self.rankers, source, instance_id, instruction, retrievers, k, grade_against, runs)
+        with budget.request("rank"):
+            return compare.compare(self.rankers, source, instance_id, instruction, retrievers, k, grade_against, runs)
 
     def rank(self, source: str, instance_id: str, instruction: str | None, retrievers, k=10,
              grade_against: str | None = None, runs: Runs = None) -> dict:
@@ -89,26 +91,32 @@ class Explorer:
     def sweep(self, source: str, query_id: str, retrievers, k=10, instance_id: str | None = None,
               instruction: str | None = None, grade_against: str | None = None, runs: Runs = None) -> dict:
         """Every variant of one base query through every retriever, as the `/sweep` API's JSON."""
-        return sweep.sweep(self.rankers, source, query_id, retrievers, k, instance_id, instruction, grade_against,
-                           runs).as_dict()
+        with budget.request("sweep"):
+            return sweep.sweep(self.rankers, source, query_id, retrievers, k, instance_id, instruction,
+                               grade_against, runs).as_dict()
 
     def explain(self, source: str, instance_id: str, instruction: str | None, retriever_id: str, doc_id: str) -> dict:
         return explain.explain(self.rankers, source, instance_id, instruction, retriever_id, doc_id)
 
     def instance_records(self, source: str, rid: str, k: int = 10, runs: Runs = None,
                          progress: Stage | None = None) -> dict[str, Record | None]:
-        return self.tables.records(source, rid, k, runs, progress)
+        with budget.request("inspect"):
+            return self.tables.records(source, rid, k, runs, progress)
 
     def instance_ndcgs(self, source: str, retrievers, k: int = 10, progress: Stage | None = None,
                        runs: Runs = None) -> dict[str, dict[str, float]]:
-        return overview.instance_ndcgs(self.tables, source, retrievers, k, progress, runs)
+        with budget.request("inspect"):
+            return overview.instance_ndcgs(self.tables, source, retrievers, k, progress, runs)
 
     def inspect(self, source: str, retrievers, k: int = 10, runs: Runs = None, progress: Stage | None = None) -> dict:
-        return overview.inspect(self.tables, source, retrievers, k, runs, progress)
+        with budget.request("inspect"):
+            return overview.inspect(self.tables, source, retrievers, k, runs, progress)
 
     def query_table(self, source: str, retrievers, k: int = 10, progress: Stage | None = None,
                     runs: Runs = None) -> list[dict]:
-        return overview.query_table(self.tables, source, retrievers, k, progress, runs)
+        with budget.request("inspect"):
+            return overview.query_table(self.tables, source, retrievers, k, progress, runs)
 
     def scoreboard(self, source: str, retrievers, k: int = 10, progress: Stage | None = None, runs: Runs = None) -> dict:
-        return overview.scoreboard(self.tables, source, retrievers, k, progress, runs)
+        with budget.request("inspect"):
+            return overview.scoreboard(self.tables, source, retrievers, k, progress, runs)

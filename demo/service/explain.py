@@ -11,9 +11,13 @@ explain(rankers, dataset, instance_id, instruction, retriever_id, doc_id) -> a p
      "terms": [{"term": str, "source": "query" | "instruction" | "both", "count": int,
                 "doc_tf": int, "contribution": float}],
      # method "occlusion" (dense models, fusions, rerankers): the instruction's sentences, each
-     # left out in turn; "moved_most" marks the one whose absence moved the doc furthest
-     "sentences": [{"index": int, "text": str, "score": float | None, "rank": int | None,
-                    "score_change": float, "rank_change": int | None, "moved_most": bool}],
+     # left out in turn; "moved_most" marks the one whose absence moved the doc furthest. An
+     # instruction of more than MAX_SPANS sentences is cut into MAX_SPANS spans of consecutive
+     # sentences, each left out in turn ("sentence_count" says how many each holds), so that one
+     # explanation costs at most MAX_SPANS + 1 encodes per model, in one batch
+     "sentences": [{"index": int, "text": str, "sentence_count": int, "score": float | None,
+                    "rank": int | None, "score_change": float, "rank_change": int | None,
+                    "moved_most": bool}],
      "note": str}                                 # one plain sentence for the reader
 
 rank_change = rank with the full instruction − rank without the sentence (positive: the doc
@@ -27,6 +31,7 @@ from collections import Counter
 
 import numpy as np
 
+from demo import budget
 from demo.data.sources import open_source
 from demo.data.variants import sentences, split_variant
 from demo.engine import Query, Scored
@@ -40,10 +45,26 @@ from demo.service.rankings import Rankers
 
 
 NOISE = 1e-6  # score differences below this are float noise of batched encoding
+MAX_SPANS = 12  # the most parts of an instruction left out in turn (docs/architecture.md, "Bounds per request")
 
 
 def explain(rankers: Rankers, source: str, instance_id: str, instruction: str | None, retriever_id: str,
             doc_id: str) -> dict:
+    with budget.request("explain"):
+        return _explain(rankers, source, instance_id, instruction, retriever_id, doc_id)
+
+
+def spans(parts: list[str], most: int = MAX_SPANS) -> list[list[str]]:
+    """The sentences in at most `most` runs of consecutive sentences, as even in size as can be."""
+    n = len(parts)
+    if n <= most:
+        return [[p] for p in parts]
+    cuts = [round(j * n / most) for j in range(most + 1)]
+    return [parts[a:b] for a, b in zip(cuts, cuts[1:])]
+
+
+def _explain(rankers: Rankers, source: str, instance_id: str, instruction: str | None, retriever_id: str,
+             doc_id: str) -> dict:
     source, bench = open_source(source)
     inst = bench.instances.get(str(instance_id).strip())
     if inst is None:
@@ -97,7 +118,8 @@ def _bm25_terms(model, mode: str, edited: Query, i: int, score: float) -> dict:
 
 def _occlusion(rankers: Rankers, source: str, rid: str, edited: Query, full: Scored, i: int, base: dict) -> dict:
     instruction, query, query_first = edited
-    parts = sentences(instruction)
+    groups = spans(sentences(instruction))
+    parts = [" ".join(g) for g in groups]
     if len(parts) < 2:
         left_out = [Query("", query, query_first)] if parts else []
     else:
@@ -112,7 +134,7 @@ def _occlusion(rankers: Rankers, source: str, rid: str, edited: Query, full: Sco
                       for s in scored]
         for k, (text, r) in enumerate(zip(parts, scored)):
             rank, score = docs.rank(r, i), _score(r, i)
-            rows.append({"index": k, "text": text, "score": score, "rank": rank,
+            rows.append({"index": k, "text": text, "sentence_count": len(groups[k]), "score": score, "rank": rank,
                          "score_change": score - base["score"] if score is not None and base["score"] is not None else 0.0,
                          "rank_change": None if rank is None or base["rank"] is None else base["rank"] - rank,
                          "moved_most": False})
@@ -120,10 +142,15 @@ def _occlusion(rankers: Rankers, source: str, rid: str, edited: Query, full: Sco
         most = max(rows, key=lambda r: (abs(r["rank_change"] or 0), abs(r["score_change"]), -r["index"]))
         if most["rank_change"] or abs(most["score_change"]) > NOISE:
             most["moved_most"] = True
-    return {"method": "occlusion", "sentences": rows, "note": _occlusion_note(rows)}
+    merged = len(groups) < sum(len(g) for g in groups)
+    note = _occlusion_note(rows, "span" if merged else "sentence")
+    if merged:
+        note += (f" The instruction's {sum(len(g) for g in groups)} sentences are left out in {len(groups)} spans "
+                 f"of consecutive sentences (at most {MAX_SPANS} per explanation).")
+    return {"method": "occlusion", "sentences": rows, "note": note}
 
 
-def _occlusion_note(rows: list[dict]) -> str:
+def _occlusion_note(rows: list[dict], unit: str = "sentence") -> str:
     if not rows:
         return "The instruction is empty: there is no sentence to leave out."
     most = next((r for r in rows if r["moved_most"]), None)
@@ -134,5 +161,5 @@ def _occlusion_note(rows: list[dict]) -> str:
         how = f"{'rises' if change > 0 else 'falls'} {abs(change)} place{'s' if abs(change) != 1 else ''} to #{most['rank']}"
     else:
         how = f"keeps its rank; its score changes by {most['score_change']:+.4f}"
-    return f"Without sentence {most['index'] + 1} the document {how}."
+    return f"Without {unit} {most['index'] + 1} the document {how}."
 

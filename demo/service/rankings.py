@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from demo import budget
 from demo.engine import TOP, DocOrder, Query, Ranking, Scored, from_run, rrf, scored
 from demo.keep import Keep, size_of
 from demo.retrievers import ids
@@ -52,12 +53,14 @@ class Rankers:
             bench, docs = self.corpora.benchmark(source), self.corpora.docs(source)
             scorer, depth = load_reranker(ref.reranker_id), RERANKERS[ref.reranker_id].depth
             firsts = self._scores(source, ref.first, queries, runs)
+            budget.charge(depth * sum(first is not None for first in firsts))  # (query, passage) pairs
             return [None if first is None else rerank(first, docs, bench.docs, scorer, depth, ref.mode, q)
                     for first, q in zip(firsts, queries)]
         corpus = self.corpora.corpus(source, ref.model_id)
         inputs = [query_input(corpus.model.template, ref.mode, *q) for q in queries]
         if not inputs:
             return []
+        budget.charge(len(inputs))  # before the model runs: a request past its bound starts no encode
         lexical = getattr(corpus.model, "lexical", False)
         return [scored(enc.encoded, row, lexical) for enc, row in zip(inputs, np.atleast_2d(corpus.model.score_all(inputs)))]
 

@@ -12,21 +12,31 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+import logging
+
+import tempfile
+from pathlib import Path
+
+from demo import budget, diskstate
 from demo.data.wordnet import warm_up
 from demo.errors import UserError
 from demo.plot_style import PLOT_CSS
 from demo.inspection import table_answer
 from demo.service import Explorer
-from demo.settings import export_ttl_seconds, upload_limit
+from demo.settings import export_ttl_seconds, public_mode, temp_ttl_seconds, upload_limit
+from demo.sweeper import Sweeper
 from demo.ui import explore, inspect_tab, scoreboard_tab, tour_bar
 from demo.ui.controls import DEFAULT_RETRIEVERS, build_bar, retriever_choices, unavailable_models  # noqa: F401
-from demo.ui.inspect_handlers import InspectCtx
+from demo.ui.export import export_root
+from demo.ui.inspect_handlers import NOTES_PREFIX, InspectCtx
+from demo.ui.sessions import uploads
 from demo.ui.render import summarize
 from demo.ui.layout import CSS, EXPLAINER, HEADER, PAGE_JS
 from demo.ui.present import PRESENT_CSS, PRESENT_ON_LOAD_JS, PRESENT_TOGGLE_JS
 
 
 PRIVATE = dict(api_visibility="private")
+log = logging.getLogger(__name__)
 
 
 def launch_kwargs() -> dict:
@@ -59,6 +69,20 @@ def build_app(explorer: Explorer | None = None, default_dataset: str = "demo") -
 def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") -> Page:
     explorer = explorer or Explorer()
     warm_up()  # WordNet (synonym variants) loads in the background while the page opens
+    public = public_mode()
+    visitors = budget.Visitors()
+    start_sweeper()
+
+    def heavy(fn, *args, request: gr.Request | None = None):
+        """A heavy endpoint: in public mode at most budget.HEAVY_PER_VISITOR at once per visitor."""
+        if not public:
+            return _api(fn, *args)
+        visitor = getattr(getattr(request, "client", None), "host", None) or "unknown"
+        try:
+            with visitors.slot(visitor):
+                return _api(fn, *args)
+        except budget.BudgetExceeded as e:
+            raise gr.Error(str(e)) from None
 
     # ---- API (gradio_client) -------------------------------------------------------------------
     def api_instance(dataset: str, instance_id: str) -> dict:
@@ -75,18 +99,19 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
                                for rid, r in result["retrievers"].items()},
                 "robustness": result["robustness"], "summary": summarize(result), "k": result["k"]}
 
-    def api_inspect(dataset: str, retrievers: list[str], k: int = 10) -> dict:
+    def api_inspect(dataset: str, retrievers: list[str], k: int = 10, request: gr.Request = None) -> dict:
         """The instance table (the Inspect tab's): per instance and retriever its target rank, nDCG@k,
         outcome and top doc, as `python -m demo inspect --json` writes it."""
-        return table_answer(_api(explorer.inspect, dataset, retrievers, k))
+        return table_answer(heavy(explorer.inspect, dataset, retrievers, k, request=request))
 
-    def api_sweep(dataset: str, query_id: str, retrievers: list[str], k: int = 10) -> dict:
+    def api_sweep(dataset: str, query_id: str, retrievers: list[str], k: int = 10, request: gr.Request = None) -> dict:
         """Every variant of the base query through every retriever: target ranks and nDCG."""
-        return _api(explorer.sweep, dataset, query_id, retrievers, k)
+        return heavy(explorer.sweep, dataset, query_id, retrievers, k, request=request)
 
-    def api_explain(dataset: str, instance_id: str, instruction: str, retriever: str, doc_id: str) -> dict:
+    def api_explain(dataset: str, instance_id: str, instruction: str, retriever: str, doc_id: str,
+                    request: gr.Request = None) -> dict:
         """Why this doc is where it is: BM25 term contributions, or instruction-sentence occlusion."""
-        return _api(explorer.explain, dataset, instance_id, instruction, retriever, doc_id)
+        return heavy(explorer.explain, dataset, instance_id, instruction, retriever, doc_id, request=request)
 
     # Gradio's copies of exported (and uploaded) files go after the export time to live
     ttl = export_ttl_seconds()
@@ -96,6 +121,7 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
                 gr.HTML(HEADER)
             with gr.Column(scale=1, min_width=240):
                 unavailable_models()
+                cache_status = gr.HTML(cache_line, elem_id="cache-status")
         bar = build_bar(default_dataset)
         with gr.Row(elem_id="teach-row"):
             tour = tour_bar.layout()
@@ -111,6 +137,9 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
                 inspect_ctx = inspect_tab.build(explorer, bar, view, tabs)
         tour_ctx = tour_bar.wire(tour, explorer, bar, view)
         app.load(None, None, present_flag, js=PRESENT_ON_LOAD_JS, **PRIVATE)
+        # the cache line follows the disk: shown while a write fails, gone once one succeeds
+        gr.Timer(CACHE_LINE_SECONDS).tick(cache_line, None, cache_status, show_progress="hidden", **PRIVATE)
+        app.unload(_release_session)
         present.click(None, present_flag, present_flag, js=PRESENT_TOGGLE_JS, **PRIVATE)
         for tab, name in ((explore_tab, "explore"), (board_tab, "scoreboard"), (inspect_tab_, "inspect")):
             # the link names the tab on screen
@@ -121,15 +150,48 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
 
         gr.api(api_instance, api_name="instance")
         gr.api(api_rank, api_name="rank")
-        gr.api(api_sweep, api_name="sweep")
-        gr.api(api_inspect, api_name="inspect")
-        gr.api(api_explain, api_name="explain")
+        # public mode: the heavy endpoints share budget.HEAVY_IN_ALL workers, so a bystander's /rank
+        # keeps its own (docs/architecture.md, "Bounds per request")
+        grouped = dict(concurrency_id="heavy", concurrency_limit=budget.HEAVY_IN_ALL) if public else {}
+        gr.api(api_sweep, api_name="sweep", **grouped)
+        gr.api(api_inspect, api_name="inspect", **grouped)
+        gr.api(api_explain, api_name="explain", **grouped)
     app.queue(default_concurrency_limit=8)
     return Page(app, view, inspect_ctx, tour_ctx)
 
 
+CACHE_LINE_SECONDS = 10
+_sweepers: list[Sweeper] = []
+
+
+def _release_session(request: gr.Request) -> None:
+    """A closed page: its uploaded runs leave the account (Gradio drops the state later)."""
+    uploads().release_session(getattr(request, "session_hash", None) or "no-session")
+
+
+def start_sweeper() -> Sweeper:
+    """Once per process: notes downloads and exports older than their time to live are removed,
+    and idle sessions' uploads leave the account, every min(ttl / 2, 300) seconds."""
+    if not _sweepers:
+        ttl = temp_ttl_seconds()
+        _sweepers.append(Sweeper([(Path(tempfile.gettempdir()), NOTES_PREFIX + "*"), (export_root(), "export-*")],
+                                 ttl, min(ttl / 2, 300), also=[uploads().expire]).start())
+    return _sweepers[0]
+
+
+def cache_line() -> str:
+    """The page's line while the cache cannot be written (demo.diskstate), else nothing."""
+    text = diskstate.line()
+    return f'<div class="legend" role="status">{text}</div>' if text else ""
+
+
 def _api(fn, *args):
+    """Every failure reaches the caller as one line: a UserError as it is, anything else by kind
+    (logged with its traceback here; its text may hold a server path, so it stays in the log)."""
     try:
         return fn(*args)
     except UserError as e:
         raise gr.Error(str(e)) from None
+    except Exception as e:  # noqa: BLE001 - the last line of defence: never a bare "Error"
+        log.exception("%s failed", getattr(fn, "__name__", "request"))
+        raise gr.Error(f"the server could not answer ({type(e).__name__}); the log has the details") from None

@@ -14,7 +14,9 @@ from demo.retrievers.registry import model_choices, parse_id, reranker_choices
 from demo.data.sources import dataset_choices
 from demo.retrievers.templates import MODES
 from demo.service.checks import MAX_K
+from demo.settings import session_limits
 from demo.ui.render import render_unavailable
+from demo.ui.sessions import uploads
 
 DEFAULT_RETRIEVERS = ["bm25", "bm25@query", "minilm", "minilm@query"]
 # Query orders (the Order dropdown's values, also the deep link's `order=`): dataset order, one
@@ -142,7 +144,9 @@ def build_bar(default_dataset: str) -> Bar:
                                  elem_id="retrievers", scale=5, min_width=260)
         k = gr.Number(value=10, minimum=1, maximum=MAX_K, precision=0, step=1, label="k", elem_id="k",
                       scale=0, min_width=80)
-    return Bar(dataset, query, order, random_btn, instance, retrievers, k, gr.State({}))
+    # a session's runs are freed when it idles past the time to live (demo.ui.sessions)
+    runs = gr.State({}, time_to_live=session_limits()[2], delete_callback=uploads().release_runs)
+    return Bar(dataset, query, order, random_btn, instance, retrievers, k, runs)
 
 
 def unavailable_models() -> None:

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+import gradio as gr
+
 from demo.csvsafe import safe_cell
 from demo.settings import export_ttl_seconds
 
@@ -88,11 +90,16 @@ def sweep_exports(now: float | None = None) -> int:
 
 
 def write_exports(files: dict[str, str]) -> list[str]:
-    """Write the files into a new folder under the export root (old folders are swept first)."""
+    """Write the files into a new folder under the export root (old folders are swept first, and
+    by the periodic sweep, demo.sweeper). A full or read-only disk is one line, not a failure."""
     sweep_exports()
-    root = export_root()
-    root.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="export-", dir=root))
-    for name, content in files.items():
-        (folder / name).write_text(content, encoding="utf-8")
+    try:
+        root = export_root()
+        root.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="export-", dir=root))
+        for name, content in files.items():
+            (folder / name).write_text(content, encoding="utf-8")
+    except OSError as e:
+        raise gr.Error(f"cannot write the export files ({e.strerror or type(e).__name__}): the server's disk "
+                       "is full or read-only; the view itself keeps working") from None
     return [str(folder / n) for n in files]

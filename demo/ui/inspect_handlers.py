@@ -26,18 +26,21 @@ import gradio as gr
 from demo import notes
 from demo.errors import UserError
 from demo.inspection import rows_to_csv
-from demo.runs import PREFIX, load_bytes
+from demo.runs import PREFIX, load_bytes, load_upload
 from demo.service import Explorer
 from demo.ui.controls import Bar, retriever_choices
 from demo.ui.inspect_table import (ALL, PAGE, depth_of, empty_html, instance_html, pair, pair_html, page_table,
                                    summary_html, table_retrievers, view_rows, why_empty)
 from demo.ui.render import render_error
+from demo.ui.sessions import uploads
 from demo.ui.why import render_why, render_why_error
 
 MAX_RUN_BYTES = 100 * 2**20
+NOTES_PREFIX = "instructir-notes-"  # notes downloads: swept after their time to live (demo.sweeper)
 # what the browser keeps of uploaded runs, base64 of gzip: localStorage holds about 5 M characters
 # per site; 2.5 M characters is about 1.8 MB compressed (a 240-instance run of depth 1000 is less)
 KEEP_CHARS = 2_500_000
+KEEP_READ_BYTES = 20 * 2**20  # a larger file is not read again to be kept: it would not compress that far
 MAX_KEPT = 20  # runs read back after a reload, the newest
 
 
@@ -268,15 +271,21 @@ def on_save(ctx: InspectCtx, dataset, iid, tag, text, held, folder, view, a, b) 
 
 
 def on_download(ctx: InspectCtx, dataset, held, folder, view) -> dict:
-    """The notes as CSV and JSONL, and the filtered table as CSV."""
+    """The notes as CSV and JSONL, and the filtered table as CSV (in a temporary folder that the
+    periodic sweep removes after its time to live, demo.sweeper)."""
     held = session_notes(ctx, dataset, held, folder_of(folder))
-    out = Path(tempfile.mkdtemp(prefix="instructir-notes-"))
     files = {"notes.csv": notes.to_csv(held["notes"]), "notes.jsonl": notes.to_jsonl(held["notes"])}
     if view and view.get("ids"):
         rows = [view["rows"][i] for i in view["ids"]]
         files["instances.csv"] = rows_to_csv(rows, view["retrievers"], view["k"], held["notes"])
-    for name, content in files.items():
-        (out / name).write_text(content, encoding="utf-8")
+    try:
+        out = Path(tempfile.mkdtemp(prefix=NOTES_PREFIX))
+        for name, content in files.items():
+            (out / name).write_text(content, encoding="utf-8")
+    except OSError as e:
+        return {ctx.ui.notes_state: held, ctx.ui.note_files: None,
+                ctx.ui.notes_info: render_error(f"cannot write the download ({e.strerror or type(e).__name__}): "
+                                                "the server's disk is full or read-only")}
     return {ctx.ui.notes_state: held, ctx.ui.note_files: [str(out / n) for n in files]}
 
 
@@ -286,8 +295,8 @@ def on_notes_upload(ctx: InspectCtx, path, dataset, held, folder) -> dict:
         return {ui.notes_state: held, ui.notes_info: ""}
     try:
         bench = ctx.explorer.benchmark(dataset)
-        data = read_limited(path, MAX_RUN_BYTES)
-        incoming = notes.parse(data, Path(path).name, bench.instances)
+        check_size(path, MAX_RUN_BYTES)
+        incoming = notes.parse(path, Path(path).name, bench.instances)  # line by line: bounded memory
         held = session_notes(ctx, dataset, held, folder)
         if not ctx.public:
             notes.save_all(notes.notes_path(folder, dataset), incoming.values())
@@ -300,22 +309,27 @@ def on_notes_upload(ctx: InspectCtx, path, dataset, held, folder) -> dict:
             ui.notes_info: f'<div class="legend">{len(incoming)} notes added.</div>'}
 
 
-def on_run_upload(ctx: InspectCtx, path, dataset, runs, selected, kept=None) -> dict:
-    """A run file for this session: read, checked against the dataset, added to the pickers, and
-    kept in this browser when it is small enough (else the page says it will be gone after a reload)."""
+def on_run_upload(ctx: InspectCtx, path, dataset, runs, selected, kept=None, request: gr.Request = None) -> dict:
+    """A run file for this session: read (TREC line by line, unpacked size capped: demo.upload),
+    checked against the dataset, counted against the session's and the server's byte budgets
+    (demo.ui.sessions), added to the pickers, and kept in this browser when it is small enough (else
+    the page says it will be gone after a reload)."""
     bar, ui = ctx.bar, ctx.ui
     if not path:
         return {bar.runs: runs, ui.run_info: ""}
     name = Path(path).name
     try:
-        data = read_limited(path, MAX_RUN_BYTES)
+        check_size(path, MAX_RUN_BYTES)
         bench = ctx.explorer.benchmark(dataset)
-        run = load_bytes(data, bench, name)
+        run = load_upload(path, bench, name)  # TREC line by line; unpacked size capped (demo.upload)
+        after = {**(runs or {}), run.name: run}
+        uploads().admit(session_of(request), run, after)
     except UserError as e:
         return {bar.runs: runs, ui.run_info: render_error(str(e))}
-    runs = {**(runs or {}), run.name: run}
+    runs = after
     run_ids = [r.retriever_id for r in ctx.explorer.runs(dataset, runs).values()]
     value = list(dict.fromkeys(list(selected or []) + [run.retriever_id]))
+    data = Path(path).read_bytes() if os.path.getsize(path) <= KEEP_READ_BYTES else None
     kept, said = keep_run(kept, name, run.name, dataset, data)
     return {bar.runs: runs, bar.retrievers: gr.update(choices=retriever_choices(run_ids), value=value),
             ui.kept: kept,
@@ -335,9 +349,14 @@ def kept_runs(kept) -> list[dict]:
     return [e for e in runs if isinstance(e, dict) and isinstance(e.get("data"), str) and e.get("name")]
 
 
-def keep_run(kept, file_name: str, name: str, dataset: str, data: bytes) -> tuple[str, str]:
+def keep_run(kept, file_name: str, name: str, dataset: str, data: bytes | None) -> tuple[str, str]:
     """The browser's kept runs (JSON) with this one added (replacing one of the same name), within
-    KEEP_CHARS (the oldest dropped first), and a sentence saying what happened."""
+    KEEP_CHARS (the oldest dropped first), and a sentence saying what happened. `data` None: a file
+    too large to keep."""
+    if data is None:
+        return _json([e for e in kept_runs(kept) if e.get("name") != name]), (
+            "<b>Not kept after a reload</b>: it is too large for this browser's storage; upload it again after "
+            "reloading the page.")
     packed = data if data[:2] == b"\x1f\x8b" else gzip.compress(data, compresslevel=9, mtime=0)
     encoded = base64.b64encode(packed).decode("ascii")
     entries = [e for e in kept_runs(kept) if e.get("name") != name]
@@ -359,7 +378,7 @@ def _json(entries: list[dict]) -> str:
     return json.dumps({"runs": entries}, separators=(",", ":")) if entries else ""
 
 
-def on_restore(ctx: InspectCtx, kept, runs, dataset, selected) -> dict:
+def on_restore(ctx: InspectCtx, kept, runs, dataset, selected, request: gr.Request = None) -> dict:
     """After the page loads: the runs this browser kept, read again and added to the pickers (those
     of the dataset on screen selected, as at upload). A kept run that no longer reads is dropped."""
     bar, ui = ctx.bar, ctx.ui
@@ -373,6 +392,7 @@ def on_restore(ctx: InspectCtx, kept, runs, dataset, selected) -> dict:
                 raise UserError("larger than this browser keeps")
             data = unpack_kept(base64.b64decode(e["data"], validate=True))
             run = load_bytes(data, ctx.explorer.benchmark(e["dataset"]), str(e.get("file") or e["name"]))
+            uploads().admit(session_of(request), run, {**runs, run.name: run})  # the session's byte budget
         except (UserError, KeyError, ValueError, TypeError) as err:
             failed.append(f"{e.get('name', '?')}: {err}")
             continue
@@ -412,9 +432,12 @@ def on_forget(ctx: InspectCtx, kept) -> dict:
                              'those uploaded stay for this visit.</div>'}
 
 
-def read_limited(path: str, limit: int) -> bytes:
+def session_of(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or "no-session"
+
+
+def check_size(path: str, limit: int) -> None:
     size = os.path.getsize(path)
     if size > limit:
         raise UserError(f"{Path(path).name} is {size / 2**20:.0f} MB; the limit is {limit // 2**20} MB "
                         "(gzip it, or keep the top 100 docs per query)")
-    return Path(path).read_bytes()

@@ -131,7 +131,8 @@ def layout(public: bool) -> InspectUI:
                 open_btn = gr.Button("Open in Explore", elem_id="inspect-open", size="sm")
         note_status = gr.HTML(elem_id="note-status")
     with gr.Accordion("Notes: folder, download, upload", open=False, elem_id="notes-box"):
-        folder = gr.Textbox(value=str(notes.default_folder()), label="Notes folder (annotations.jsonl per dataset)",
+        # public mode: no server path in the page (the folder is unused there: notes stay in the session)
+        folder = gr.Textbox(value="" if public else str(notes.default_folder()), label="Notes folder (annotations.jsonl per dataset)",
                             elem_id="notes-folder", visible=not public)
         if public:
             gr.Markdown("Public mode: notes stay in this browser session; download them before you leave.")
@@ -183,7 +184,7 @@ def wire(ctx: InspectCtx) -> None:
                                              ui.view_state, ui.a, ui.b],
                       [ui.notes_state, ui.note_status, ui.table], **PRIVATE)
     ui.download_btn.click(bind(h.on_download, ctx), [bar.dataset, ui.notes_state, ui.folder, ui.view_state],
-                          [ui.notes_state, ui.note_files], **PRIVATE)
+                          [ui.notes_state, ui.note_files, ui.notes_info], **PRIVATE)
     ui.notes_file.upload(bind(h.on_notes_upload, ctx), [ui.notes_file, bar.dataset, ui.notes_state, ui.folder],
                          [ui.notes_state, ui.notes_info], **PRIVATE)
     write_kept = dict(fn=None, inputs=ui.kept, outputs=None, js=WRITE_KEPT_JS, **PRIVATE)

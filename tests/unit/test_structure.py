@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # lowest first; a module may import its own layer and the layers before it
 LAYERS = [
-    ("base", ["demo.errors", "demo.settings", "demo.inputs", "demo.csvsafe", "demo.keep", "demo.hubaccess"]),
+    ("base", ["demo.errors", "demo.settings", "demo.inputs", "demo.csvsafe", "demo.keep", "demo.hubaccess",
+              "demo.budget", "demo.upload", "demo.diskstate", "demo.sweeper"]),
     ("data", ["demo.data"]),
     ("metrics", ["demo.metrics", "demo.evaluation", "demo.conventions"]),
     ("engine", ["demo.engine", "demo.cache", "demo.devices"]),
