@@ -222,9 +222,11 @@ def load_bytes(data: bytes, bench: Benchmark, source: str, name: str | None = No
     return load_file(data, bench, source, name, MAX_UNPACKED_BYTES)
 
 
-def load_upload(path: str | Path, bench: Benchmark, name: str) -> RunFile:
-    """An uploaded run file: unpacked size capped near the upload cap (demo.upload)."""
-    return load_file(path, bench, name, name, unpacked_limit())
+def load_upload(path: str | Path, bench: Benchmark, file_name: str) -> RunFile:
+    """An uploaded run file: unpacked size capped near the upload cap (demo.upload). Messages name
+    the file as uploaded (not where the server keeps it); the run's name is the file name without
+    its run extensions, as for any run."""
+    return load_file(path, bench, file_name, None, unpacked_limit())
 
 
 def load_file(file: str | Path | bytes, bench: Benchmark, source: str, name: str | None, limit: int) -> RunFile:
