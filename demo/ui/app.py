@@ -19,18 +19,16 @@ from pathlib import Path
 
 from demo import budget, diskstate
 from demo.data.wordnet import warm_up
-from demo.errors import UserError
 from demo.plot_style import PLOT_CSS
-from demo.inspection import table_answer
 from demo.service import Explorer
 from demo.settings import export_ttl_seconds, public_mode, temp_ttl_seconds, upload_limit
 from demo.sweeper import Sweeper
-from demo.ui import explore, inspect_tab, scoreboard_tab, tour_bar
+from demo.ui import api, explore, inspect_tab, scoreboard_tab, tour_bar
+from demo.ui.binding import bind
 from demo.ui.controls import DEFAULT_RETRIEVERS, build_bar, retriever_choices, unavailable_models  # noqa: F401
 from demo.ui.export import export_root
 from demo.ui.inspect_handlers import NOTES_PREFIX, InspectCtx
 from demo.ui.sessions import uploads
-from demo.ui.render import summarize
 from demo.ui.layout import CSS, EXPLAINER, HEADER, PAGE_JS
 from demo.ui.present import PRESENT_CSS, PRESENT_ON_LOAD_JS, PRESENT_TOGGLE_JS
 
@@ -70,48 +68,8 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
     explorer = explorer or Explorer()
     warm_up()  # WordNet (synonym variants) loads in the background while the page opens
     public = public_mode()
-    visitors = budget.Visitors()
     start_sweeper()
-
-    def heavy(fn, *args, request: gr.Request | None = None):
-        """A heavy endpoint: in public mode at most budget.HEAVY_PER_VISITOR at once per visitor."""
-        if not public:
-            return _api(fn, *args)
-        visitor = getattr(getattr(request, "client", None), "host", None) or "unknown"
-        try:
-            with visitors.slot(visitor):
-                return _api(fn, *args)
-        except budget.BudgetExceeded as e:
-            raise gr.Error(str(e)) from None
-
-    # ---- API (gradio_client) -------------------------------------------------------------------
-    def api_instance(dataset: str, instance_id: str) -> dict:
-        """The instance, its targets and the variants one click can apply."""
-        return _api(explorer.instance, dataset, instance_id)
-
-    def api_rank(dataset: str, instance_id: str, instruction: str, retrievers: list[str], k: int = 10) -> dict:
-        """Rankings of every retriever for the instance with this instruction."""
-        result = _api(explorer.rank, dataset, instance_id, instruction, retrievers, k)
-        return {"retrievers": {rid: ({key: r[key] for key in ("encoded", "ranking", "target_rank", "ndcg", "label",
-                                                              "original_target_rank", "original_ndcg", "note")
-                                      if key in r}
-                                     if "error" not in r else {"error": r["error"]})
-                               for rid, r in result["retrievers"].items()},
-                "robustness": result["robustness"], "summary": summarize(result), "k": result["k"]}
-
-    def api_inspect(dataset: str, retrievers: list[str], k: int = 10, request: gr.Request = None) -> dict:
-        """The instance table (the Inspect tab's): per instance and retriever its target rank, nDCG@k,
-        outcome and top doc, as `python -m demo inspect --json` writes it."""
-        return table_answer(heavy(explorer.inspect, dataset, retrievers, k, request=request))
-
-    def api_sweep(dataset: str, query_id: str, retrievers: list[str], k: int = 10, request: gr.Request = None) -> dict:
-        """Every variant of the base query through every retriever: target ranks and nDCG."""
-        return heavy(explorer.sweep, dataset, query_id, retrievers, k, request=request)
-
-    def api_explain(dataset: str, instance_id: str, instruction: str, retriever: str, doc_id: str,
-                    request: gr.Request = None) -> dict:
-        """Why this doc is where it is: BM25 term contributions, or instruction-sentence occlusion."""
-        return heavy(explorer.explain, dataset, instance_id, instruction, retriever, doc_id, request=request)
+    heavy = api.Heavy(public)
 
     # Gradio's copies of exported (and uploaded) files go after the export time to live
     ttl = export_ttl_seconds()
@@ -148,14 +106,13 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
         with gr.Accordion("What the numbers mean", open=False, elem_id="explainer"):
             gr.Markdown(EXPLAINER)
 
-        gr.api(api_instance, api_name="instance")
-        gr.api(api_rank, api_name="rank")
+        gr.api(bind(api.api_instance, explorer, heavy), api_name="instance")
+        gr.api(bind(api.api_rank, explorer, heavy), api_name="rank")
         # public mode: the heavy endpoints share budget.HEAVY_IN_ALL workers, so a bystander's /rank
         # keeps its own (docs/architecture.md, "Bounds per request")
         grouped = dict(concurrency_id="heavy", concurrency_limit=budget.HEAVY_IN_ALL) if public else {}
-        gr.api(api_sweep, api_name="sweep", **grouped)
-        gr.api(api_inspect, api_name="inspect", **grouped)
-        gr.api(api_explain, api_name="explain", **grouped)
+        for name in ("sweep", "inspect", "explain"):
+            gr.api(bind(getattr(api, f"api_{name}"), explorer, heavy), api_name=name, **grouped)
     app.queue(default_concurrency_limit=8)
     return Page(app, view, inspect_ctx, tour_ctx)
 
@@ -185,13 +142,3 @@ def cache_line() -> str:
     return f'<div class="legend" role="status">{text}</div>' if text else ""
 
 
-def _api(fn, *args):
-    """Every failure reaches the caller as one line: a UserError as it is, anything else by kind
-    (logged with its traceback here; its text may hold a server path, so it stays in the log)."""
-    try:
-        return fn(*args)
-    except UserError as e:
-        raise gr.Error(str(e)) from None
-    except Exception as e:  # noqa: BLE001 - the last line of defence: never a bare "Error"
-        log.exception("%s failed", getattr(fn, "__name__", "request"))
-        raise gr.Error(f"the server could not answer ({type(e).__name__}); the log has the details") from None
