@@ -64,6 +64,7 @@ WRITE_KEPT_JS = f"""(kept) => {{
 
 def layout(public: bool) -> InspectUI:
     """The tab's components, in page order."""
+    # long by nature (86 lines): one component per line, top to bottom as the page shows them
     gr.HTML(f"<style>{INSPECT_CSS}</style>", elem_id="inspect-style", container=False, padding=False)
     gr.Markdown("Every instance of the dataset for the retrievers selected above: where the target landed and "
                 "what outranked it. **hit** target in the top k · **sibling** another user's target outranks it "
