@@ -36,7 +36,8 @@ def docs():
 
 @pytest.fixture
 def result():
-    return {"instance_id": "i_1", "k": 5, "summary": f"bm25: <b>rose</b> {XSS_INSTRUCTION}", "retrievers": {
+    return {"instance_id": "i_1", "graded_against": "i_1", "graded_chosen": False, "changed": True, "k": 5,
+            "summary": f"bm25: <b>rose</b> {XSS_INSTRUCTION}", "retrievers": {
         "bm25": column([card("t1", 1, 3, is_target=True), {**card("s1", 2, 9, is_sibling=True), "sibling_of": "teacher <b>"},
                         card("o1", 3, 1), card("o2", 4, 2), card("o3", 5, 5)],
                        target_rank=1, original_target_rank=3, encoded=f"{XSS_INSTRUCTION} [SEP] wine cabinets"),
@@ -53,7 +54,7 @@ def test_user_and_data_text_is_escaped(result, docs):
     assert "&lt;script&gt;" in html and "&lt;/script&gt;" in html
     assert "&lt;not cached&gt;" in html
     summary = render_summary(result)
-    assert "<img" not in summary and "<b>" not in summary and "&lt;img src=x onerror=alert(1)&gt;" in summary
+    assert "<img" not in summary and "<b>" not in summary  # summarize() writes it from the figures, escaped
     assert "<script" not in render_error("<script>alert(1)</script>")
     assert "&lt;script&gt;" in render_error("<script>alert(1)</script>")
 
@@ -162,3 +163,14 @@ def test_p_mrr_is_shown_in_the_column_when_present():
     assert "+75" in _pmrr({"p_mrr": 0.75}) and 'class="pmrr up"' in _pmrr({"p_mrr": 0.75})
     assert 'class="pmrr down"' in _pmrr({"p_mrr": -0.5})
     assert _pmrr({}) == ""
+
+
+def test_presenter_mode_names_the_columns_it_hides_and_a_target_below_the_top_5(result, docs):
+    """Presenter mode shows three columns of five cards: the page names the rest and says where
+    a target below the fifth card is (both hidden by CSS outside presenter mode)."""
+    four = {**result, "retrievers": {**result["retrievers"], "minilm@query": result["retrievers"]["bm25@query"]}}
+    html = render_rankings(four, docs, "q", "i")
+    assert '<div class="more-cols" role="note">+1 more: minilm@query' in html
+    assert "more-cols" not in render_rankings(result, docs, "q", "i")
+    deep = {**result, "k": 10, "retrievers": {"bm25": {**result["retrievers"]["bm25"], "target_rank": 7}}}
+    assert "Target at #7, below the top 5 shown." in render_rankings(deep, docs, "q", "i")

@@ -23,7 +23,8 @@ from demo.ui.controls import DEFAULT_RETRIEVERS, build_bar, retriever_choices, u
 from demo.ui.inspect_handlers import InspectCtx
 from demo.ui.render import summarize
 from demo.ui.layout import CSS, EXPLAINER, HEADER, PAGE_JS
-from demo.ui.present import PRESENT_CSS, PRESENT_ON_LOAD_JS, PRESENT_TOGGLE_JS
+from demo.ui.url import URL_HEAD_JS, URL_READY_JS, URL_SYNC_JS
+from demo.ui.present import DARK_ON_LOAD_JS, PRESENT_CSS, PRESENT_ON_LOAD_JS, PRESENT_TOGGLE_JS
 
 
 PRIVATE = dict(api_visibility="private")
@@ -31,7 +32,7 @@ PRIVATE = dict(api_visibility="private")
 
 def launch_kwargs() -> dict:
     """What Gradio 6 takes at launch() rather than Blocks()."""
-    return {"css": CSS + PLOT_CSS + tour_bar.TOUR_CSS + PRESENT_CSS, "head": PAGE_JS + tour_bar.TOUR_KEYS_JS,
+    return {"css": CSS + PLOT_CSS + tour_bar.TOUR_CSS + PRESENT_CSS, "head": PAGE_JS + tour_bar.TOUR_KEYS_JS + URL_HEAD_JS,
             "theme": theme(), "max_file_size": upload_limit()}
 
 
@@ -91,33 +92,40 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
     # Gradio's copies of exported (and uploaded) files go after the export time to live
     ttl = export_ttl_seconds()
     with gr.Blocks(title="InstructIR Explorer", fill_width=True, delete_cache=(min(ttl, 600), ttl)) as app:
-        with gr.Row(equal_height=False, elem_id="header-row"):
-            with gr.Column(scale=4):
-                gr.HTML(HEADER)
-            with gr.Column(scale=1, min_width=240):
-                unavailable_models()
-        bar = build_bar(default_dataset)
+        gr.HTML(HEADER, elem_id="header-row")
+        # the first screen: what the app shows (HEADER), the tour, then the pickers
         with gr.Row(elem_id="teach-row"):
             tour = tour_bar.layout()
             present = gr.Button("Presenter mode", elem_id="present-toggle", size="sm", scale=0, min_width=150)
+        bar = build_bar(default_dataset)
         present_flag = gr.Checkbox(False, visible=False, elem_id="present-flag")
+        dark_flag = gr.Checkbox(False, visible=False, elem_id="dark-flag")  # the plots' template follows it
         tab_state = gr.State("explore")
         with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Explore", id="explore", elem_id="tab-explore") as explore_tab:
-                view = explore.build(explorer, bar, default_dataset, app, tabs, tab_state, present_flag)
+                view = explore.build(explorer, bar, default_dataset, app, tabs, tab_state, present_flag, dark_flag)
             with gr.Tab("Scoreboard", id="scoreboard", elem_id="tab-scoreboard") as board_tab:
                 scoreboard_tab.build(explorer, bar)
             with gr.Tab("Inspect", id="inspect", elem_id="tab-inspect") as inspect_tab_:
                 inspect_ctx = inspect_tab.build(explorer, bar, view, tabs)
         tour_ctx = tour_bar.wire(tour, explorer, bar, view)
+        # the address bar follows the view (demo.ui.url): every new link, and the tour's steps
+        view.link.change(None, view.link, None, js=URL_SYNC_JS, **PRIVATE)
+        for event in tour_ctx.events:
+            event.then(None, view.link, None, js=URL_SYNC_JS, **PRIVATE)
+        tour_ctx.loaded[0].then(None, view.link, None, js=URL_READY_JS, **PRIVATE)
         app.load(None, None, present_flag, js=PRESENT_ON_LOAD_JS, **PRIVATE)
-        present.click(None, present_flag, present_flag, js=PRESENT_TOGGLE_JS, **PRIVATE)
+        app.load(None, None, dark_flag, js=DARK_ON_LOAD_JS, **PRIVATE)
+        present.click(None, present_flag, present_flag, js=PRESENT_TOGGLE_JS, **PRIVATE).then(
+            None, view.link, None, js=URL_SYNC_JS, **PRIVATE)
         for tab, name in ((explore_tab, "explore"), (board_tab, "scoreboard"), (inspect_tab_, "inspect")):
             # the link names the tab on screen
             tab.select(lambda name=name: name, None, tab_state, **PRIVATE).then(
                 view.make_link, view.link_inputs, view.link, **PRIVATE)
         with gr.Accordion("What the numbers mean", open=False, elem_id="explainer"):
             gr.Markdown(EXPLAINER)
+        with gr.Column(elem_id="footer"):
+            unavailable_models()  # out of the header: a first visit reads what the app does, not what it lacks
 
         gr.api(api_instance, api_name="instance")
         gr.api(api_rank, api_name="rank")

@@ -33,6 +33,9 @@ class ExploreUI:
     rank_shift_text: gr.HTML
     sweep_plot: gr.Plot
     sweep_text: gr.HTML
+    dataset_plot: gr.Plot  # the whole-dataset chart, shown by a tour step about the dataset
+    dataset_text: gr.HTML
+    step_plot: gr.State  # the plot the open tour step shows (demo.tour.PLOTS), "" outside the tour
     link: gr.Textbox
     copy_btn: gr.Button
     export_btn: gr.Button
