@@ -74,12 +74,21 @@ def scoped(title: str, scope: str) -> str:
 
 
 def _bar_text(n_bars: int) -> dict:
-    """Bar labels that cannot collide: one label per retriever (on the edited bar), turned
-    upright once more than three retrievers share a subplot, and none past eight."""
-    if n_bars > 8:
+    """Bar labels that cannot collide: one label per retriever (on the edited bar), and none past
+    three retrievers, where a bar can be narrower than its number (the hover and the text beside
+    the plot give every value)."""
+    if n_bars > 3:
         return dict(texttemplate=None)
-    return dict(texttemplate="%{y:.0f}", textposition="outside", textangle=-90 if n_bars > 3 else 0,
-                constraintext="none")
+    return dict(texttemplate="%{y:.0f}", textposition="outside", textangle=0, constraintext="none")
+
+
+SUBPLOT_MIN_PX = 130  # the narrowest a subplot of the bars is drawn (a 390 px phone)
+
+
+def _upright_ticks(labels: list[str], st, width: float = SUBPLOT_MIN_PX) -> dict:
+    """Tick labels turned upright when, side by side, they would not fit the narrowest width."""
+    longest = max((len(x) for x in labels), default=0)
+    return {"tickangle": -90} if labels and longest * st.font * 0.62 > width / len(labels) else {}
 
 
 @safe
@@ -105,12 +114,12 @@ def robustness_figure(result: dict, style: str | None = None) -> Figure:
             fig.add_bar(name=name, x=x, y=[100 * v for v in vals], marker_color=color, cliponaxis=False,
                         showlegend=False, hovertemplate="%{x}<br>%{fullData.name}: %{y:.1f}<extra></extra>",
                         row=1, col=col, **(_bar_text(len(ids)) if labelled else {}))
-    sub = ("grey: original · blue, labelled: your edit" if changed else "the original instruction")
+    sub = ("grey: original · blue: your edit" if changed else "the original instruction")
     fig.update_layout(**base_layout(st, scoped(f"nDCG@{k} and Robustness@{k}", THIS_QUERY), sub, top_lines=2),
                       barmode="group", bargap=0.3, bargroupgap=0.05)
     fig.update_yaxes(range=[0, 118], tickvals=[0, 25, 50, 75, 100], fixedrange=True)
     fig.update_yaxes(title_text="score (×100)", row=1, col=1)
-    fig.update_xaxes(fixedrange=True, automargin=True, **({"tickangle": -45} if len(ids) > 3 else {}))
+    fig.update_xaxes(fixedrange=True, automargin=True, **_upright_ticks(ids, st))
     fig.update_annotations(font_size=st.font)  # subplot titles
     return fig
 
@@ -321,7 +330,7 @@ def sweep_figure(sweep: dict, style: str | None = None) -> Figure:
     lay["height"] = round(lay["margin"]["t"] + bottom + plot_px)
     fig.update_layout(**lay)
     fig.update_xaxes(title_text="variant",
-                     tickvals=list(range(n)), ticktext=variant_labels(variants, st.label_chars), autotickangles=[45, 90],
+                     tickvals=list(range(n)), ticktext=variant_labels(variants, st.label_chars), tickangle=-90,
                      fixedrange=True, automargin=True, showgrid=False)
     fig.update_yaxes(title_text="retriever", autorange="reversed", fixedrange=True, automargin=True, showgrid=False)
     return fig

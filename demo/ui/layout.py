@@ -25,6 +25,10 @@ CSS = """
   --block-info-text-color: #b6c2d3;
 }
 #app-header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 16px; }
+/* Gradio's own grey text (the footer, the upload box's "or"): >= 4.5:1 */
+.show-api, .built-with, .settings { color: #4b5563 !important; }
+.dark .show-api, .dark .built-with, .dark .settings { color: #cbd5e1 !important; }
+.or { color: var(--ix-muted) !important; }
 #app-header h1 { margin: 0; font-size: 1.25rem; color: var(--ix-text); }
 #app-header p { margin: 0; color: var(--ix-muted); font-size: .85rem; }
 #app-header p.tagline { color: var(--ix-text); font-size: .95rem; flex: 1 1 480px; }
@@ -229,6 +233,47 @@ PAGE_JS = """
     el.textContent = n >= __MAX__ * 0.8 ? `${n.toLocaleString('en')} / ${(__MAX__).toLocaleString('en')} characters` +
       (n > __MAX__ ? ': too long, the rankings and plots are not updated' : '') : '';
   };
+  // pickers (Gradio dropdowns) and the keyboard: Tab or focus leaving closes the open list (Escape is
+  // Gradio's own way to close it), a choice made with Enter moves focus to the next control rather
+  // than dropping it to <body>, and the chips' remove buttons say what they remove
+  const openList = () => [...document.querySelectorAll('[role=listbox]')].some((l) => l.getClientRects().length > 0);
+  const closeList = (input) => input.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}));
+  const focusables = 'button:not([disabled]), input:not([disabled]):not([type=hidden]), textarea, select, [tabindex="0"], a[href]';
+  const nextAfter = (block) => [...document.querySelectorAll(focusables)].find((el) =>
+    el.offsetParent !== null && !block.contains(el) && (block.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING));
+  document.addEventListener('keydown', (e) => {
+    const t = e.target;
+    if (!t.matches || !t.matches('.block input')) return;
+    if (e.key === 'Tab' && t.getAttribute('role') === 'combobox') {
+      // Gradio's filterable pickers keep their list open and drop focus to <body> on Tab: close the
+      // list and move focus ourselves, to the next (or, with Shift, the previous) control
+      e.preventDefault(); e.stopPropagation();
+      closeList(t);
+      const block = t.closest('.block');
+      const all = [...document.querySelectorAll(focusables)].filter((el) => el.offsetParent !== null &&
+        !el.closest('[role=listbox]') && (!block.contains(el) || el === t));
+      const at = all.indexOf(t), to = all[at + (e.shiftKey ? -1 : 1)];
+      if (to) to.focus();
+      setTimeout(() => { if (t.getAttribute('aria-expanded') === 'true') closeList(t); }, 50);
+      return;
+    }
+    if (e.key === 'Enter' && openList()) {
+      const block = t.closest('.block');
+      setTimeout(() => { if (document.activeElement === document.body || !document.activeElement) {
+        const next = nextAfter(block); if (next) next.focus(); } }, 120);
+    }
+  }, true);
+  document.addEventListener('focusout', (e) => {
+    const t = e.target, to = e.relatedTarget;
+    if (!t.matches || !t.matches('.block input') || !to || to.closest('[role=listbox]')) return;
+    if (!t.closest('.block').contains(to) && openList()) closeList(t);
+  });
+  const nameChips = () => document.querySelectorAll('.token-remove').forEach((b) => {
+    const chip = b.closest('.token'), label = chip && chip.innerText.trim();
+    if (label && b.getAttribute('aria-label') !== 'Remove ' + label) {
+      b.setAttribute('aria-label', 'Remove ' + label); b.title = 'Remove ' + label; }
+  });
+  new MutationObserver(nameChips).observe(document.documentElement, {childList: true, subtree: true});
   let timer = null;
   window.__ixLastRefresh = null;
   document.addEventListener('input', (e) => {

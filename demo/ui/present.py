@@ -22,8 +22,8 @@ body.present #instruction label > span:first-child, body.present .col .encoded,
 body.present .col-nav, body.present #share, body.present #query-info { display: none !important; }
 body.present .columns { grid-auto-columns: minmax(0, 1fr); max-height: none; }
 body.present .columns > .col:nth-of-type(n+4) { display: none; }
-body.present .more-cols { display: block; }
-body.present .below-top { display: block; }
+body.present .more-cols { display: block !important; }
+body.present .below-top { display: block !important; }
 body.present #editor-row { flex-wrap: nowrap; }
 body.present #editor-row > div:nth-child(2) { min-width: 220px !important; max-width: 30%; }
 body.present #variant label > span:first-child { font-size: .8rem; }
