@@ -39,6 +39,9 @@ body.present .col-title { font-size: 1.2rem; }
 body.present .col-metrics, body.present .card-head { font-size: 1rem; }
 body.present .summary { font-size: 1.15rem; }
 body.present .tour-text { font-size: 1.1rem; }
+/* the step's plot is the only one, right below the columns: no jump link taking a line of the projector */
+body.present .tour-plot-link { display: none; }
+body.present #tour { padding-top: 4px; padding-bottom: 4px; }
 """
 
 # Applies ?present=1 at load, and returns the flag for the plots.

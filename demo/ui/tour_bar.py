@@ -92,8 +92,8 @@ def layout() -> TourBar:
             next_btn = gr.Button("Next ▶", elem_id="tour-next", size="sm", scale=0, min_width=120, variant="primary")
             end_btn = gr.Button("End tour", elem_id="tour-end", size="sm", scale=0, min_width=100,
                                 variant="secondary")
-    start_btn = gr.Button(f"▶ Take the tour: {len(STEPS)} findings, one step each", elem_id="tour-start", variant="primary",
-                          size="md", scale=0, min_width=300)
+    start_btn = gr.Button(f"▶ Take the tour: {len(STEPS)} findings, {len(STEPS)} steps", elem_id="tour-start", variant="primary",
+                          size="md", scale=0, min_width=320)
     return TourBar(current, panel, narrative, prev_btn, next_btn, end_btn, start_btn)
 
 

@@ -19,7 +19,10 @@ URL_HEAD_JS = """
     if (ready) window.__ixUrlReady = true;
     if (!window.__ixUrlReady) return;
     const params = new URLSearchParams(link || '');
-    if (![...params.keys()].length) return;  // nothing on screen yet
+    if (![...params.keys()].length || !params.get('retrievers')) return;  // nothing (whole) on screen yet
+    // a link computed from values the page has since replaced (a tab event racing the load) is not the view
+    const area = document.querySelector('#instruction textarea');
+    if (area && params.has('instruction') && params.get('instruction') !== area.value) return;
     const tour = document.getElementById('tour'), step = tour && tour.querySelector('.tour-step[data-n]');
     if (step && tour.offsetParent !== null) params.set('tour', step.dataset.n);
     if (document.body.classList.contains('present')) params.set('present', '1');

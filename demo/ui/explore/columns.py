@@ -16,7 +16,7 @@ from demo.ui.render import render_error, render_rankings, render_summary, summar
 def make_link(dataset, order, instruction, retrievers, k, grade, tab, state) -> str:
     """The deep link (a query string) to the view: the link box's value."""
     info = (state or {}).get("instance")
-    if not info:
+    if not info or not retrievers:
         return ""
     return deep_link(dataset, info["instance_id"], instruction, info["instruction"], list(retrievers or []),
                      k, None if order_update(order, retrievers)[1] == DATASET_ORDER else order, tab, graded(grade))
