@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from demo.ui.render import summarize  # the summary sentence is the UI's (docs/architecture.md)
+
 from app_server import DEFAULT, launched, new_explorer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -118,7 +120,7 @@ def wait_view(page, explorer, instance_id, instruction, rids=DEFAULT):
                  return pre && pre.textContent === text; })""", arg=want)
     except Exception:
         raise AssertionError(f"the columns never showed {want!r}") from None
-    wait_summary(page, expected["summary"])
+    wait_summary(page, summarize(expected))
     return expected
 
 
@@ -174,7 +176,7 @@ def test_page_loads_with_four_columns_a_target_and_three_plots(page, url, explor
     inst = default_instance(bench)
     assert page.locator("#instruction textarea").input_value() == inst.instruction
     assert page.locator("#instance input").input_value().startswith(inst.instance_id)
-    assert summary(page) == explorer.rank("demo", inst.instance_id, inst.instruction, DEFAULT, 10)["summary"]
+    assert summary(page) == summarize(explorer.rank("demo", inst.instance_id, inst.instruction, DEFAULT, 10))
     for sel in PLOTS:
         assert page.locator(f"{sel} .js-plotly-plot").count() == 1
         assert page.locator(f"{sel} .main-svg").count() >= 1
@@ -210,7 +212,7 @@ def test_editing_the_instruction_updates_summary_shifts_and_plots(page, url, exp
     before = hashes(page)
     type_instruction(page, edit)
     expected = wait_view(page, explorer, inst.instance_id, edit)
-    assert "rose" in expected["summary"] or "fell" in expected["summary"]
+    assert "rose" in summarize(expected) or "fell" in summarize(expected)
     page.wait_for_selector("#rankings .shift.up, #rankings .shift.down, #rankings .shift.new")
     for sel in PLOTS + ["#rankings"]:
         wait_changed(page, sel, before[sel])

@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
+from demo.ui.render import summarize  # the summary sentence is the UI's (docs/architecture.md)
+
 from app_server import DEFAULT
 from test_browser import ARGS, CHROMIUM, SHOTS, TIMEOUT, pytestmark, selected_retrievers, wait_view  # noqa: F401
 from test_browser import bench, explorer, url  # noqa: F401  (module fixtures: one app server here)
@@ -150,7 +152,7 @@ def test_grading_follows_the_text_and_a_chosen_target(pages, url, bench, explore
     text = bench.instances[OTHER].instruction
     show(page, url, instance=INSTANCE, instruction=text)
     expected = wait_view(page, explorer, INSTANCE, text)
-    assert expected["summary"].startswith(f"Graded against the target of {OTHER}")
+    assert summarize(expected).startswith(f"Graded against the target of {OTHER}")
     them, me = bench.instances[OTHER].targets, bench.instances[INSTANCE].targets
     targets = page.eval_on_selector_all("#rankings .card.is-target", "els => els.map((e) => e.dataset.doc)")
     assert targets and set(targets) <= set(them)

@@ -31,7 +31,7 @@ CSS = """
 .or { color: var(--ix-muted) !important; }
 #app-header h1 { margin: 0; font-size: 1.25rem; color: var(--ix-text); }
 #app-header p { margin: 0; color: var(--ix-muted); font-size: .85rem; }
-#app-header p.tagline { color: var(--ix-text); font-size: .95rem; flex: 1 1 480px; }
+#app-header p.tagline { color: var(--ix-text); font-size: .95rem; flex: 1 1 420px; }
 #tour-start { font-weight: 700; }
 #footer { margin-top: 8px; }
 .more-cols { display: none; font-size: .9rem; color: var(--ix-text); margin: 0 0 4px; }
@@ -144,7 +144,6 @@ body[data-why="closed"] .why { display: none; }
   .col-goto[aria-current="true"] { border-color: var(--ix-accent); font-weight: 700; }
   .columns { grid-auto-columns: 100%; scroll-snap-type: x mandatory; max-height: none; }
   .col { scroll-snap-align: start; }
-  #app-header p.legend { display: none; }
   /* a phone: the editor and the first column first, the pickers after the results */
   #picker-bar { order: 3; }
   #tabs { order: 2; }
@@ -314,10 +313,8 @@ HEADER = """
 <a class="skip-link" href="#rankings">Skip to the results</a>
 <a class="skip-link" href="#plots-panel">Skip to the plots</a>
 <div id="app-header"><h1>InstructIR Explorer</h1>
-<p class="tagline">Each query here has several users, each with their own instruction and their own right
-passage: edit an instruction and see, side by side, whether retrievers follow it to that passage.</p>
-<p class="legend"><mark class="hq">query terms</mark> <mark class="hi">instruction terms</mark>
-· green: the target · amber: another user's target</p></div>
+<p class="tagline">Pick a query, edit a user's instruction, and see side by side whether retrievers still find
+that user's passage.</p></div>
 """
 
 EXPLAINER = """
@@ -349,3 +346,8 @@ TART-Contriever 84.8/47.5, Instructor-XL 48.6/21.5, E5-Mistral 86.3/55.4, RepLLa
 Promptriever 92.1/63.1, FollowIR-7B reranker 81.3/71.5. Reproduce any number shown here with
 `python -m demo evaluate --dataset … --retrievers …`.
 """
+
+# The colours of the cards and marks, under the editor (demo.ui.explore.context.query_html): the
+# header keeps one sentence, so that the results stay above the fold at 1280x720.
+LEGEND = ('<span class="legend"><mark class="hq">query terms</mark> <mark class="hi">instruction terms</mark>'
+          ' · green: the target · amber: another user\'s target</span>')
