@@ -272,7 +272,9 @@ PAGE_JS = """
     if (label && b.getAttribute('aria-label') !== 'Remove ' + label) {
       b.setAttribute('aria-label', 'Remove ' + label); b.title = 'Remove ' + label; }
   });
-  new MutationObserver(nameChips).observe(document.documentElement, {childList: true, subtree: true});
+  let naming = 0;  // once per frame, however many nodes a refresh replaces
+  new MutationObserver(() => { if (!naming) naming = requestAnimationFrame(() => { naming = 0; nameChips(); }); })
+    .observe(document.documentElement, {childList: true, subtree: true});
   let timer = null;
   window.__ixLastRefresh = null;
   document.addEventListener('input', (e) => {

@@ -89,8 +89,10 @@ def replot(ctx: Ctx, dataset, instruction, retrievers, k, grade, focus, state, s
     if step_plot == "dataset":
         fig, text = dataset_chart(ctx, dataset, rids, k, style, session_runs)
         out.update({ui.dataset_plot: gr.update(value=fig, visible=True), ui.dataset_text: text})
-    else:
+        out[ui.state]["dataset_shown"] = True
+    elif state.get("dataset_shown"):  # hidden once, not re-sent with every refresh
         out.update({ui.dataset_plot: gr.update(visible=False), ui.dataset_text: ""})
+        out[ui.state]["dataset_shown"] = False
     return out
 
 
