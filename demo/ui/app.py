@@ -121,7 +121,10 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
         view.link.change(None, view.link, None, js=URL_SYNC_JS, **PRIVATE)
         for event in tour_ctx.events:
             event.then(None, view.link, None, js=URL_SYNC_JS, **PRIVATE)
-        tour_ctx.loaded[0].then(None, view.link, None, js=URL_READY_JS, **PRIVATE)
+        # at the end of the load chain the link is computed again from the settled values (a tab event
+        # during the load may have computed it from values not yet restored), then the address follows
+        tour_ctx.loaded[0].then(view.make_link, view.link_inputs, view.link, **PRIVATE).then(
+            None, view.link, None, js=URL_READY_JS, **PRIVATE)
         app.load(None, None, present_flag, js=PRESENT_ON_LOAD_JS, **PRIVATE)
         app.load(None, None, dark_flag, js=DARK_ON_LOAD_JS, **PRIVATE)
         present.click(None, present_flag, present_flag, js=PRESENT_TOGGLE_JS, **PRIVATE).then(
