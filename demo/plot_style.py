@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import plotly.graph_objects as go
 
@@ -77,16 +77,42 @@ class Style:
     rank_labels: int  # most labels on a rank axis
     text_columns: int  # most heatmap columns that still get the rank written in each cell
     label_chars: int  # variant and query labels cut to this many characters
+    dark: bool = False  # the page is in dark mode: a dark template, light text
 
+    @property
+    def text(self) -> str:
+        return DARK_TEXT if self.dark else LIGHT_TEXT
+
+    @property
+    def muted(self) -> str:
+        return DARK_MUTED if self.dark else LIGHT_MUTED
+
+    @property
+    def background(self) -> str:
+        return DARK_BG if self.dark else LIGHT_BG
+
+
+# the page's own colours (demo/ui/layout.py: --ix-text, --ix-muted, --ix-card): >= 4.5:1 on the plot's background
+LIGHT_TEXT, LIGHT_MUTED, LIGHT_BG = "#1e293b", "#475569", "#ffffff"
+DARK_TEXT, DARK_MUTED, DARK_BG = "#e2e8f0", "#b6c2d3", "#172033"
 
 STYLES = {
     "normal": Style(font=13, title=16, height=400, rank_labels=11, text_columns=30, label_chars=22),
     # a projector at the back of a room: larger type, fewer labels
     "present": Style(font=20, title=26, height=520, rank_labels=6, text_columns=26, label_chars=16),
 }
+STYLES.update({f"{name}-dark": replace(st, dark=True) for name, st in list(STYLES.items())})
+
+
+def style_name(presenting: bool = False, dark: bool = False) -> str | None:
+    """The style for the page's modes: None (normal), "present", "dark" or "present-dark"."""
+    name = ("present" if presenting else "normal") + ("-dark" if dark else "")
+    return None if name == "normal" else name
 
 
 def style_of(style: str | None) -> Style:
+    if style == "dark":
+        style = "normal-dark"
     return STYLES.get(style or "normal", STYLES["normal"])
 
 
@@ -147,9 +173,10 @@ def base_layout(st: Style, title: str, subtitle: str | None = None, height: int 
     title_d = dict(text=title, x=0, xref="container", xanchor="left", y=1, yref="container", yanchor="top",
                    pad=dict(t=MODEBAR_PX, l=12), font=dict(size=st.title))
     if subtitle:
-        title_d["subtitle"] = dict(text=subtitle, font=dict(size=st.font, color="#475569"))
-    return dict(template="plotly_white", autosize=True, height=height or st.height, title=title_d,
-                font=dict(size=st.font), margin=dict(l=60, r=20, t=top, b=60, autoexpand=True),
+        title_d["subtitle"] = dict(text=subtitle, font=dict(size=st.font, color=st.muted))
+    return dict(template="plotly_dark" if st.dark else "plotly_white", autosize=True, height=height or st.height,
+                title=title_d, paper_bgcolor=st.background, plot_bgcolor=st.background,
+                font=dict(size=st.font, color=st.text), margin=dict(l=60, r=20, t=top, b=60, autoexpand=True),
                 hoverlabel=dict(align="left", font=dict(size=st.font)), dragmode=False,
                 uniformtext=dict(minsize=max(9, st.font - 3), mode="hide"),
                 legend=dict(orientation="h", x=0, xanchor="left", y=-0.1, yanchor="top",

@@ -16,7 +16,8 @@ from plotly.subplots import make_subplots
 from demo.plot_style import CUT, PLOT_CONFIG, Figure, base_layout, esc, log_rank_ticks, plot_config, rank_ticks, \
     short, slotted_ticks, style_of
 
-__all__ = ["PLOT_CONFIG", "error_figure", "robustness_figure", "rank_shift_figure", "sweep_figure",
+__all__ = ["PLOT_CONFIG", "error_figure", "robustness_figure", "rank_shift_figure", "sweep_figure", "dataset_figure",
+           "dataset_summary",
            "robustness_summary", "rank_shift_summary", "sweep_summary", "rank_bins"]
 
 ORIGINAL, EDITED = "#94a3b8", "#2563eb"
@@ -65,31 +66,60 @@ def _rank(r) -> str:
 
 
 # ---- nDCG and Robustness bars -------------------------------------------------------------------
+THIS_QUERY, WHOLE_DATASET = "this query", "whole dataset"  # every title says which (docs/architecture.md, views)
+
+
+def scoped(title: str, scope: str) -> str:
+    return f"{title} · {scope}"
+
+
+def _bar_text(n_bars: int) -> dict:
+    """Bar labels that cannot collide: one label per retriever (on the edited bar), and none past
+    three retrievers, where a bar can be narrower than its number (the hover and the text beside
+    the plot give every value)."""
+    if n_bars > 3:
+        return dict(texttemplate=None)
+    return dict(texttemplate="%{y:.0f}", textposition="outside", textangle=0, constraintext="none")
+
+
+SUBPLOT_MIN_PX = 130  # the narrowest a subplot of the bars is drawn (a 390 px phone)
+
+
+def _upright_ticks(labels: list[str], st, width: float = SUBPLOT_MIN_PX) -> dict:
+    """Tick labels turned upright when, side by side, they would not fit the narrowest width."""
+    longest = max((len(x) for x in labels), default=0)
+    return {"tickangle": -90} if labels and longest * st.font * 0.62 > width / len(labels) else {}
+
+
 @safe
 def robustness_figure(result: dict, style: str | None = None) -> Figure:
-    """nDCG@k of this instance and Robustness@k of its query, per retriever, each as a pair of
-    bars: the original instruction (left, grey) and the edit (right, blue). No legend: the
-    subtitle says which bar is which, so nothing can overlap the axis labels."""
+    """nDCG@k of this instance and Robustness@k of its query (its users), per retriever. With an
+    edit each retriever gets a pair of bars, the original instruction (left, grey, unlabelled) and
+    the edit (right, blue, labelled); without one a single bar each. No legend: the subtitle says
+    which bar is which, so nothing can overlap the axis labels."""
     st, rs, k = style_of(style), _ok(result), int(result["k"])
     ids = list(rs)
+    changed = result.get("changed", True)
     fig = Figure(make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
-                               subplot_titles=(f"nDCG@{k}", f"Robustness@{k}")),
+                               subplot_titles=(f"nDCG@{k}<br>this user", f"Robustness@{k}<br>all its users")),
                  config=plot_config(f"instructir-scores-{result.get('instance_id', '')}"))
     x = [esc(i) for i in ids]
     for col, (metric, original, edited) in enumerate([
             (f"nDCG@{k}", [rs[i]["original_ndcg"] for i in ids], [rs[i]["ndcg"] for i in ids]),
             (f"Robustness@{k}", [result["original_robustness"][i] for i in ids], [result["robustness"][i] for i in ids])],
             start=1):
-        for name, vals, color in ((f"{metric} original", original, ORIGINAL), (f"{metric} edited", edited, EDITED)):
-            fig.add_bar(name=name, x=x, y=[100 * v for v in vals], marker_color=color, texttemplate="%{y:.0f}",
-                        textposition="outside", cliponaxis=False, showlegend=False,
-                        hovertemplate="%{x}<br>%{fullData.name}: %{y:.1f}<extra></extra>", row=1, col=col)
-    fig.update_layout(**base_layout(st, f"nDCG@{k} and Robustness@{k}",
-                                    "left bar: original · right bar: your edit", top_lines=1),
+        bars = [(f"{metric} original", original, ORIGINAL, False), (f"{metric} edited", edited, EDITED, True)] \
+            if changed else [(metric, edited, EDITED, True)]
+        for name, vals, color, labelled in bars:
+            fig.add_bar(name=name, x=x, y=[100 * v for v in vals], marker_color=color, cliponaxis=False,
+                        showlegend=False, hovertemplate="%{x}<br>%{fullData.name}: %{y:.1f}<extra></extra>",
+                        row=1, col=col, **(_bar_text(len(ids)) if labelled else {}))
+    sub = ("grey: original · blue: your edit" if changed else "the original instruction")
+    fig.update_layout(**base_layout(st, scoped(f"nDCG@{k} and Robustness@{k}", THIS_QUERY), sub, top_lines=2),
                       barmode="group", bargap=0.3, bargroupgap=0.05)
-    fig.update_yaxes(range=[0, 112], tickvals=[0, 25, 50, 75, 100], fixedrange=True)
+    fig.update_yaxes(range=[0, 118], tickvals=[0, 25, 50, 75, 100], fixedrange=True)
     fig.update_yaxes(title_text="score (×100)", row=1, col=1)
-    fig.update_xaxes(fixedrange=True, automargin=True)
+    fig.update_xaxes(fixedrange=True, automargin=True, **_upright_ticks(ids, st))
     fig.update_annotations(font_size=st.font)  # subplot titles
     return fig
 
@@ -159,9 +189,32 @@ def rank_shift_figure(result: dict, focus: str | None = None, style: str | None 
     fig.update_yaxes(title_text="rank (1 = top)", fixedrange=True, row=1, col=1, **target_axis)
     vals, text = slotted_ticks(k, st.rank_labels, f">{k}")
     fig.update_yaxes(range=[k + 1.5, 0.5], tickvals=vals, ticktext=text, fixedrange=True, row=1, col=2)
-    fig.update_layout(**base_layout(st, "Where the target went", "original → edited instruction", top_lines=2))
+    lay = base_layout(st, scoped("Where the target went", THIS_QUERY), "original → edited instruction", top_lines=2)
+    names = list(rs) + (["target", "other users' targets"] if focus else [])
+    lay.update(_legend_below(st, names, lay))
+    fig.update_layout(**lay)
     fig.update_annotations(font_size=st.font)  # subplot titles
     return fig
+
+
+LEGEND_MIN_WIDTH = 300  # px: the narrowest the plot gets (a 390 px phone, or the 340 px side panel)
+
+
+def _legend_below(st, names: list[str], lay: dict) -> dict:
+    """A horizontal legend in a bottom margin of its own, as many rows as the names need at the
+    narrowest width the plot is drawn at, so however the page is resized the legend never lies
+    over the chart (plotly wraps it into those rows or fewer)."""
+    rows, used = 1, 0.0
+    for name in names:
+        w = len(name) * st.font * 0.62 + 46  # symbol, gap and text
+        if used and used + w > LEGEND_MIN_WIDTH:
+            rows, used = rows + 1, 0.0
+        used += w
+    legend_px = round(rows * st.font * 1.7 + 8)
+    bottom = round(st.font * 2.6) + legend_px  # tick labels, then the legend
+    return {"height": lay["height"] + legend_px, "margin": {**lay["margin"], "b": bottom},
+            "legend": dict(orientation="h", x=0, xanchor="left", xref="container", y=0, yanchor="bottom",
+                           yref="container", font=dict(size=st.font), entrywidthmode="pixels", tracegroupgap=0)}
 
 
 def _movement(fig, r: dict, k: int) -> None:
@@ -268,8 +321,8 @@ def sweep_figure(sweep: dict, style: str | None = None) -> Figure:
     fig.add_heatmap(**heat)
     for i in range(1, n):  # thin lines between originals, paraphrases, perturbations and the edit
         if _group(variants[i]) != _group(variants[i - 1]):
-            fig.add_vline(x=i - 0.5, line=dict(color="#1e293b", width=2))
-    lay = base_layout(st, "Target rank per variant", f"“{short(sweep['query'], 48)}”")
+            fig.add_vline(x=i - 0.5, line=dict(color=st.text, width=2))
+    lay = base_layout(st, scoped("Target rank per variant", THIS_QUERY), f"“{short(sweep['query'], 48)}”")
     # rows tall enough for two-line retriever labels and for every colour-bar label to stand apart,
     # below them room for the variant labels turned upright (up to label_chars) and the axis title
     plot_px = max(len(ids) * (st.font * 3 + 12), len(bins) * st.font * 1.8)
@@ -277,7 +330,7 @@ def sweep_figure(sweep: dict, style: str | None = None) -> Figure:
     lay["height"] = round(lay["margin"]["t"] + bottom + plot_px)
     fig.update_layout(**lay)
     fig.update_xaxes(title_text="variant",
-                     tickvals=list(range(n)), ticktext=variant_labels(variants, st.label_chars), autotickangles=[45, 90],
+                     tickvals=list(range(n)), ticktext=variant_labels(variants, st.label_chars), tickangle=-90,
                      fixedrange=True, automargin=True, showgrid=False)
     fig.update_yaxes(title_text="retriever", autorange="reversed", fixedrange=True, automargin=True, showgrid=False)
     return fig
@@ -303,3 +356,96 @@ def sweep_summary(sweep: dict) -> str:
                      f"original instructions {_pct(r['robustness'])}")
     return (f"Target rank for every variant of “{sweep['query']}”. " +
             ("; ".join(parts) + "." if parts else "No retriever could rank."))
+
+
+# ---- the whole dataset: nDCG@k against Robustness@k ------------------------------------------------
+LIVE, PUBLISHED = "#2563eb", "#a855f7"
+# where a point's label may go, and the offset of its box from the point (label widths, in units
+# of the axis: the narrowest chart, 300 px for 100 units, is about 3 px per unit)
+_SIDES = {"middle right": (1, 0), "middle left": (-1, 0), "top center": (0, 1), "bottom center": (0, -1),
+          "top right": (1, 1), "bottom right": (1, -1), "top left": (-1, 1), "bottom left": (-1, -1)}
+PX_PER_UNIT = 2.6
+
+
+def label_sides(points: list[tuple[float, float, str]], font: int) -> list[str]:
+    """A textposition per (x, y, label) such that no two label boxes (estimated at the narrowest
+    width the chart is drawn at) overlap each other or a point, where one of the sides allows."""
+    boxes, out = [], []
+    marks = [(x, y) for x, y, _ in points]
+    h = font * 1.3 / PX_PER_UNIT
+    for x, y, text in points:
+        w = (len(text) * font * 0.6 + 6) / PX_PER_UNIT
+        best, best_hits = "middle right", None
+        for side, (dx, dy) in _SIDES.items():
+            cx = x + dx * (w / 2 + 1.5)
+            cy = y + dy * (h / 2 + 1.5)
+            box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+            hits = sum(1 for b in boxes if box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3])
+            hits += sum(1 for mx, my in marks if (mx, my) != (x, y) and box[0] < mx < box[2] and box[1] < my < box[3])
+            hits += 0.5 * (box[0] < 0 or box[2] > 104 or box[3] > 108)  # off the chart
+            if best_hits is None or hits < best_hits:
+                best, best_hits, chosen = side, hits, box
+            if hits == 0:
+                break
+        boxes.append(chosen)
+        out.append(best)
+    return out
+
+
+@safe
+def dataset_figure(board: dict, published=(), style: str | None = None, dataset: str = "") -> Figure:
+    """One point per retriever: its nDCG@k (y) against its Robustness@k (x) over the whole dataset
+    (Explorer.scoreboard), the instruction-blind floor as a grey cross, and `published` rows
+    (demo.published, InstructIR only) as hollow labelled points whose hover names the source.
+    Robustness never exceeds nDCG, so every point lies above the dashed diagonal; the gap to it
+    is what the worst-served user loses."""
+    st, k = style_of(style), int(board["k"])
+    key_n, key_r = f"ndcg@{k}", f"robustness@{k}"
+    fig = Figure(config=plot_config(f"instructir-dataset-{dataset}"))
+    fig.add_scatter(x=[0, 100], y=[0, 100], mode="lines", line=dict(color=st.muted, dash="dot", width=1),
+                    hoverinfo="skip", showlegend=False)
+    rids = list(board["retrievers"])
+    rows = list(published)
+    xs = [100 * board["retrievers"][r][key_r] for r in rids]
+    ys = [100 * board["retrievers"][r][key_n] for r in rids]
+    sides = label_sides([(x, y, r) for x, y, r in zip(xs, ys, rids)] +
+                        [(r.robustness10, r.ndcg10, r.label) for r in rows], st.font)
+    fig.add_scatter(x=xs, y=ys, mode="markers+text",
+                    text=[esc(r) for r in rids], textposition=sides[:len(rids)],
+                    marker=dict(size=st.font * 0.9, color=LIVE), name="measured here", cliponaxis=False,
+                    customdata=[[esc(r)] for r in rids],
+                    hovertemplate=f"%{{customdata[0]}}<br>nDCG@{k} %{{y:.1f}} · Robustness@{k} %{{x:.1f}}<extra></extra>")
+    floor = board.get("floor")
+    if floor:
+        fig.add_scatter(x=[100 * floor[key_r]], y=[100 * floor[key_n]], mode="markers", name="instruction-blind floor",
+                        marker=dict(symbol="x", size=st.font * 0.8, color=st.muted),
+                        hovertemplate=f"instruction-blind floor (computed here)<br>nDCG@{k} %{{y:.1f}} · "
+                                      f"Robustness@{k} %{{x:.1f}}<extra></extra>")
+    if rows:
+        fig.add_scatter(x=[r.robustness10 for r in rows], y=[r.ndcg10 for r in rows], mode="markers+text",
+                        text=[esc(r.label) for r in rows], textposition=sides[len(rids):],
+                        textfont=dict(size=st.font - 2, color=st.muted),
+                        marker=dict(symbol="circle-open", size=st.font * 0.9, color=PUBLISHED, line=dict(width=2)),
+                        name="published (hollow)", customdata=[[esc(r.title)] for r in rows], cliponaxis=False,
+                        hovertemplate="%{text}: nDCG@10 %{y:.1f} · Robustness@10 %{x:.1f}<br>%{customdata[0]}"
+                                      "<extra></extra>")
+    lay = base_layout(st, scoped("Per retriever", WHOLE_DATASET),
+                      f"nDCG@{k} against Robustness@{k}" + (" · hollow: published" if rows else ""))
+    lay.update(_legend_below(st, ["measured here", "instruction-blind floor"] + (["published (hollow)"] if rows else []),
+                             lay))
+    fig.update_layout(**lay)
+    fig.update_xaxes(title_text=f"Robustness@{k} (×100)", range=[0, 100], fixedrange=True, dtick=25)
+    fig.update_yaxes(title_text=f"nDCG@{k} (×100)", range=[0, 105], fixedrange=True, dtick=25)
+    return fig
+
+
+@safe_text
+def dataset_summary(board: dict, published=()) -> str:
+    k = int(board["k"])
+    parts = [f"{rid}: nDCG@{k} {_pct(m[f'ndcg@{k}'])}, Robustness@{k} {_pct(m[f'robustness@{k}'])}"
+             for rid, m in board["retrievers"].items()]
+    text = f"Whole dataset, scores ×100. " + "; ".join(parts) + "."
+    if published:
+        text += " Published on InstructIR: " + "; ".join(f"{r.label} {r.ndcg10:.1f}/{r.robustness10:.1f}"
+                                                         for r in published) + f" ({published[0].source})."
+    return text

@@ -30,7 +30,8 @@ from demo.ui.export import export_root
 from demo.ui.inspect_handlers import NOTES_PREFIX, InspectCtx
 from demo.ui.sessions import uploads
 from demo.ui.layout import CSS, EXPLAINER, HEADER, PAGE_JS
-from demo.ui.present import PRESENT_CSS, PRESENT_ON_LOAD_JS, PRESENT_TOGGLE_JS
+from demo.ui.url import URL_HEAD_JS, URL_READY_JS, URL_SYNC_JS
+from demo.ui.present import DARK_ON_LOAD_JS, PRESENT_CSS, PRESENT_ON_LOAD_JS, PRESENT_TOGGLE_JS
 
 
 PRIVATE = dict(api_visibility="private")
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 def launch_kwargs() -> dict:
     """What Gradio 6 takes at launch() rather than Blocks()."""
-    return {"css": CSS + PLOT_CSS + tour_bar.TOUR_CSS + PRESENT_CSS, "head": PAGE_JS + tour_bar.TOUR_KEYS_JS,
+    return {"css": CSS + PLOT_CSS + tour_bar.TOUR_CSS + PRESENT_CSS, "head": PAGE_JS + tour_bar.TOUR_KEYS_JS + URL_HEAD_JS,
             "theme": theme(), "max_file_size": upload_limit()}
 
 
@@ -48,7 +49,15 @@ def theme() -> gr.themes.Base:
     return gr.themes.Soft(spacing_size="sm").set(
         block_title_text_color="*primary_700", block_label_text_color="*primary_700",
         block_title_text_size="*text_sm", block_label_text_size="*text_sm", block_title_padding="1px 6px",
-        layout_gap="8px", block_padding="6px 8px")
+        layout_gap="8px", block_padding="6px 8px",
+        # axe-core's colour contrast (tests/browser/test_browser_talk.py): white on primary_500 is 4.46:1, on 600 6.3:1;
+        # the placeholders' neutral_400 is 2.5:1 on white
+        button_primary_background_fill="*primary_600", button_primary_background_fill_dark="*primary_600",
+        button_primary_background_fill_hover="*primary_700", button_primary_background_fill_hover_dark="*primary_700",
+        input_placeholder_color="*neutral_500", input_placeholder_color_dark="*neutral_300",
+        body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_300",
+        checkbox_label_background_fill_selected="*primary_600",
+        checkbox_label_background_fill_selected_dark="*primary_600")
 
 
 @dataclass
@@ -74,37 +83,47 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
     # Gradio's copies of exported (and uploaded) files go after the export time to live
     ttl = export_ttl_seconds()
     with gr.Blocks(title="InstructIR Explorer", fill_width=True, delete_cache=(min(ttl, 600), ttl)) as app:
-        with gr.Row(equal_height=False, elem_id="header-row"):
-            with gr.Column(scale=4):
-                gr.HTML(HEADER)
-            with gr.Column(scale=1, min_width=240):
-                unavailable_models()
-                cache_status = gr.HTML(cache_line, elem_id="cache-status")
-        bar = build_bar(default_dataset)
+        gr.HTML(HEADER, elem_id="header-row")
+        cache_status = gr.HTML(cache_line, elem_id="cache-status")  # a disk fault, said while it lasts
+        # the first screen: what the app shows (HEADER), the tour, then the pickers
         with gr.Row(elem_id="teach-row"):
             tour = tour_bar.layout()
             present = gr.Button("Presenter mode", elem_id="present-toggle", size="sm", scale=0, min_width=150)
+        bar = build_bar(default_dataset)
         present_flag = gr.Checkbox(False, visible=False, elem_id="present-flag")
+        dark_flag = gr.Checkbox(False, visible=False, elem_id="dark-flag")  # the plots' template follows it
         tab_state = gr.State("explore")
         with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Explore", id="explore", elem_id="tab-explore") as explore_tab:
-                view = explore.build(explorer, bar, default_dataset, app, tabs, tab_state, present_flag)
+                view = explore.build(explorer, bar, default_dataset, app, tabs, tab_state, present_flag, dark_flag)
             with gr.Tab("Scoreboard", id="scoreboard", elem_id="tab-scoreboard") as board_tab:
                 scoreboard_tab.build(explorer, bar)
             with gr.Tab("Inspect", id="inspect", elem_id="tab-inspect") as inspect_tab_:
                 inspect_ctx = inspect_tab.build(explorer, bar, view, tabs)
         tour_ctx = tour_bar.wire(tour, explorer, bar, view)
+        # the address bar follows the view (demo.ui.url): every new link, and the tour's steps
+        view.link.change(None, view.link, None, js=URL_SYNC_JS, **PRIVATE)
+        for event in tour_ctx.events:
+            event.then(None, view.link, None, js=URL_SYNC_JS, **PRIVATE)
+        # at the end of the load chain the link is computed again from the settled values (a tab event
+        # during the load may have computed it from values not yet restored), then the address follows
+        tour_ctx.loaded[0].then(view.make_link, view.link_inputs, view.link, **PRIVATE).then(
+            None, view.link, None, js=URL_READY_JS, **PRIVATE)
         app.load(None, None, present_flag, js=PRESENT_ON_LOAD_JS, **PRIVATE)
+        app.load(None, None, dark_flag, js=DARK_ON_LOAD_JS, **PRIVATE)
         # the cache line follows the disk: shown while a write fails, gone once one succeeds
         gr.Timer(CACHE_LINE_SECONDS).tick(cache_line, None, cache_status, show_progress="hidden", **PRIVATE)
         app.unload(_release_session)
-        present.click(None, present_flag, present_flag, js=PRESENT_TOGGLE_JS, **PRIVATE)
+        present.click(None, present_flag, present_flag, js=PRESENT_TOGGLE_JS, **PRIVATE).then(
+            None, view.link, None, js=URL_SYNC_JS, **PRIVATE)
         for tab, name in ((explore_tab, "explore"), (board_tab, "scoreboard"), (inspect_tab_, "inspect")):
             # the link names the tab on screen
             tab.select(lambda name=name: name, None, tab_state, **PRIVATE).then(
                 view.make_link, view.link_inputs, view.link, **PRIVATE)
         with gr.Accordion("What the numbers mean", open=False, elem_id="explainer"):
             gr.Markdown(EXPLAINER)
+        with gr.Column(elem_id="footer"):
+            unavailable_models()  # out of the header: a first visit reads what the app does, not what it lacks
 
         gr.api(bind(api.api_instance, explorer, heavy), api_name="instance")
         gr.api(bind(api.api_rank, explorer, heavy), api_name="rank")

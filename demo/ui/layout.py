@@ -1,4 +1,5 @@
 """Static parts of the page: CSS (light and dark), the page script and the explainers."""
+from demo.service.checks import MAX_INSTRUCTION_CHARS
 
 # Colours for light and dark (Gradio puts `.dark` on <body> when the browser or OS asks for dark,
 # or with ?__theme=dark). Every text/background pair here is >= 4.5:1; tests/browser/test_browser_layout.py
@@ -24,8 +25,21 @@ CSS = """
   --block-info-text-color: #b6c2d3;
 }
 #app-header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 16px; }
+/* Gradio's own grey text (the footer, the upload box's "or"): >= 4.5:1 */
+.show-api, .built-with, .settings { color: #4b5563 !important; }
+.dark .show-api, .dark .built-with, .dark .settings { color: #cbd5e1 !important; }
+.or { color: var(--ix-muted) !important; }
 #app-header h1 { margin: 0; font-size: 1.25rem; color: var(--ix-text); }
 #app-header p { margin: 0; color: var(--ix-muted); font-size: .85rem; }
+#app-header p.tagline { color: var(--ix-text); font-size: .95rem; flex: 1 1 420px; }
+#tour-start { font-weight: 700; }
+#footer { margin-top: 8px; }
+.more-cols { display: none; font-size: .9rem; color: var(--ix-text); margin: 0 0 4px; }
+.below.below-top { display: none; }
+#char-count { font-size: .8rem; color: var(--ix-muted); margin: 2px 0 0; min-height: 1em; }
+#char-count.near { color: var(--ix-text); font-weight: 600; }
+#char-count.over { color: var(--ix-error); font-weight: 700; }
+.plot-note.stale { color: var(--ix-error); font-weight: 600; }
 .skip-link { position: absolute; left: -9999px; top: 0; z-index: 100; padding: 6px 10px; background: var(--ix-card);
   color: var(--ix-accent); border: 2px solid var(--ix-focus); border-radius: 6px; }
 .skip-link:focus { left: 8px; }
@@ -36,6 +50,8 @@ CSS = """
 #order .options, #query .options { min-width: min(360px, calc(100vw - 48px)) !important; }
 #order .options li, #query .options li { width: auto !important; }
 #retrievers .token { padding: 1px 6px; font-size: .8rem; }
+/* a long query label ends in an ellipsis before the picker's arrow */
+#query input, #instance input, #order input { text-overflow: ellipsis; padding-right: 22px; }
 #reset { align-self: end; }
 #live-refresh { display: none !important; }
 .legend { font-size: .82rem; color: var(--ix-muted); }
@@ -128,7 +144,10 @@ body[data-why="closed"] .why { display: none; }
   .col-goto[aria-current="true"] { border-color: var(--ix-accent); font-weight: 700; }
   .columns { grid-auto-columns: 100%; scroll-snap-type: x mandatory; max-height: none; }
   .col { scroll-snap-align: start; }
-  #app-header p { display: none; }
+  /* a phone: the editor and the first column first, the pickers after the results */
+  #picker-bar { order: 3; }
+  #tabs { order: 2; }
+  #explainer, #footer { order: 4; }
   #picker-bar .form { flex-direction: row !important; flex-wrap: wrap !important; }
   #dataset, #order, #k { flex: 1 1 30% !important; min-width: 0 !important; }
   #query, #instance, #retrievers { flex: 1 1 100% !important; }
@@ -201,10 +220,66 @@ PAGE_JS = """
     if (col) col.parentElement.scrollTo({left: col.offsetLeft - col.parentElement.offsetLeft, behavior: 'smooth'});
     b.parentElement.querySelectorAll('.col-goto').forEach((x) => x.setAttribute('aria-current', String(x === b)));
   });
+  // the character counter under the editor: shown from 80% of the limit, red past it
+  const count = (area) => {
+    let el = document.getElementById('char-count');
+    if (!el) {
+      el = document.createElement('p'); el.id = 'char-count'; el.setAttribute('aria-live', 'polite');
+      const box = area.closest('#instruction'); if (!box) return; box.appendChild(el);
+    }
+    const n = area.value.length;
+    el.className = n > __MAX__ ? 'over' : n >= __MAX__ * 0.8 ? 'near' : '';
+    el.textContent = n >= __MAX__ * 0.8 ? `${n.toLocaleString('en')} / ${(__MAX__).toLocaleString('en')} characters` +
+      (n > __MAX__ ? ': too long, the rankings and plots are not updated' : '') : '';
+  };
+  // pickers (Gradio dropdowns) and the keyboard: Tab or focus leaving closes the open list (Escape is
+  // Gradio's own way to close it), a choice made with Enter moves focus to the next control rather
+  // than dropping it to <body>, and the chips' remove buttons say what they remove
+  const openList = () => [...document.querySelectorAll('[role=listbox]')].some((l) => l.getClientRects().length > 0);
+  const closeList = (input) => input.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}));
+  const focusables = 'button:not([disabled]), input:not([disabled]):not([type=hidden]), textarea, select, [tabindex="0"], a[href]';
+  const nextAfter = (block) => [...document.querySelectorAll(focusables)].find((el) =>
+    el.offsetParent !== null && !block.contains(el) && (block.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING));
+  document.addEventListener('keydown', (e) => {
+    const t = e.target;
+    if (!t.matches || !t.matches('.block input')) return;
+    if (e.key === 'Tab' && t.getAttribute('role') === 'combobox') {
+      // Gradio's filterable pickers keep their list open and drop focus to <body> on Tab: close the
+      // list and move focus ourselves, to the next (or, with Shift, the previous) control
+      e.preventDefault(); e.stopPropagation();
+      closeList(t);
+      const block = t.closest('.block');
+      const all = [...document.querySelectorAll(focusables)].filter((el) => el.offsetParent !== null &&
+        !el.closest('[role=listbox]') && (!block.contains(el) || el === t));
+      const at = all.indexOf(t), to = all[at + (e.shiftKey ? -1 : 1)];
+      if (to) to.focus();
+      setTimeout(() => { if (t.getAttribute('aria-expanded') === 'true') closeList(t); }, 50);
+      return;
+    }
+    if (e.key === 'Enter' && openList()) {
+      const block = t.closest('.block');
+      setTimeout(() => { if (document.activeElement === document.body || !document.activeElement) {
+        const next = nextAfter(block); if (next) next.focus(); } }, 120);
+    }
+  }, true);
+  document.addEventListener('focusout', (e) => {
+    const t = e.target, to = e.relatedTarget;
+    if (!t.matches || !t.matches('.block input') || !to || to.closest('[role=listbox]')) return;
+    if (!t.closest('.block').contains(to) && openList()) closeList(t);
+  });
+  const nameChips = () => document.querySelectorAll('.token-remove').forEach((b) => {
+    const chip = b.closest('.token'), label = chip && chip.innerText.trim();
+    if (label && b.getAttribute('aria-label') !== 'Remove ' + label) {
+      b.setAttribute('aria-label', 'Remove ' + label); b.title = 'Remove ' + label; }
+  });
+  let naming = 0;  // once per frame, however many nodes a refresh replaces
+  new MutationObserver(() => { if (!naming) naming = requestAnimationFrame(() => { naming = 0; nameChips(); }); })
+    .observe(document.documentElement, {childList: true, subtree: true});
   let timer = null;
   window.__ixLastRefresh = null;
   document.addEventListener('input', (e) => {
     if (!e.target.closest || !e.target.closest('#instruction textarea')) return;
+    count(e.target);
     document.body.dataset.why = 'closed';  // an explanation of the old text would mislead
     clearTimeout(timer);
     const burst = ['insertFromPaste', 'insertFromDrop', 'insertReplacementText'].includes(e.inputType) ||
@@ -216,7 +291,7 @@ PAGE_JS = """
   });
 })();
 </script>
-""".replace("__DEBOUNCE__", str(DEBOUNCE_MS))
+""".replace("__DEBOUNCE__", str(DEBOUNCE_MS)).replace("__MAX__", str(MAX_INSTRUCTION_CHARS))
 
 COPY_LINK_JS = """
 (link) => {
@@ -240,9 +315,8 @@ HEADER = """
 <a class="skip-link" href="#rankings">Skip to the results</a>
 <a class="skip-link" href="#plots-panel">Skip to the plots</a>
 <div id="app-header"><h1>InstructIR Explorer</h1>
-<p>Edit a user's instruction; watch retrievers re-rank side by side.
-<span class="legend"><mark class="hq">query terms</mark> <mark class="hi">instruction terms</mark>
-· green: the target · amber: another user's target</span></p></div>
+<p class="tagline">Pick a query, edit a user's instruction, and see side by side whether retrievers still find
+that user's passage.</p></div>
 """
 
 EXPLAINER = """
@@ -274,3 +348,8 @@ TART-Contriever 84.8/47.5, Instructor-XL 48.6/21.5, E5-Mistral 86.3/55.4, RepLLa
 Promptriever 92.1/63.1, FollowIR-7B reranker 81.3/71.5. Reproduce any number shown here with
 `python -m demo evaluate --dataset … --retrievers …`.
 """
+
+# The colours of the cards and marks, under the editor (demo.ui.explore.context.query_html): the
+# header keeps one sentence, so that the results stay above the fold at 1280x720.
+LEGEND = ('<span class="legend"><mark class="hq">query terms</mark> <mark class="hi">instruction terms</mark>'
+          ' · green: the target · amber: another user\'s target</span>')

@@ -9,6 +9,8 @@ from demo.data.lexical import content_words
 from demo.published import ROWS, for_model
 from demo.compare import MEASURES
 
+PRESENT_COLUMNS, PRESENT_TOP = 3, 5  # what presenter mode shows (demo.ui.present)
+
 WORD = re.compile(r"(\w[\w']*)")
 SNIPPET_WORDS = 45
 
@@ -94,9 +96,12 @@ def render_rankings(result: dict, docs, query: str, instruction: str) -> str:
             below = '<div class="below">Nothing to encode for this retriever, so nothing was retrieved.</div>'
         elif tr is None:
             below = '<div class="below">The target was not retrieved (it shares no term with the input).</div>'
+        elif tr > k:
+            below = f'<div class="below">Target is at #{tr}, below the top {k}.</div>'
+        elif tr > PRESENT_TOP:  # presenter mode shows the top 5 only: say where the target is
+            below = f'<div class="below below-top">Target at #{tr}, below the top {PRESENT_TOP} shown.</div>'
         else:
-            below = f'<div class="below">Target is at #{tr}, below the top {k}.</div>' if tr > k else \
-                '<div class="below"></div>'
+            below = '<div class="below"></div>'
         cards = "".join(render_card(c, docs[c["doc_id"]].text, k, terms, focusable=i == 0)
                         for i, c in enumerate(r["ranking"]))
         cols.append(
@@ -109,7 +114,10 @@ def render_rankings(result: dict, docs, query: str, instruction: str) -> str:
             f'<details class="encoded"><summary>encoded text</summary><pre>{escape(r["encoded"])}</pre></details>'
             f'{cards}{below}</section>')
     rows = 3 + max((len(r.get("ranking", [])) for r in result["retrievers"].values()), default=0)
-    return (f'<div class="rankings-wrap"><nav class="col-nav" aria-label="Show one column">{"".join(nav)}</nav>'
+    hidden = list(result["retrievers"])[PRESENT_COLUMNS:]
+    more = (f'<div class="more-cols" role="note">+{len(hidden)} more: {escape(", ".join(hidden))} '
+            f'(leave presenter mode to see {"it" if len(hidden) == 1 else "them"})</div>' if hidden else "")
+    return (f'<div class="rankings-wrap">{more}<nav class="col-nav" aria-label="Show one column">{"".join(nav)}</nav>'
             f'<div class="columns" style="--rows:{rows}">{"".join(cols)}</div></div>')
 
 

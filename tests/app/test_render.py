@@ -165,3 +165,14 @@ def test_p_mrr_is_shown_in_the_column_when_present():
     assert "+75" in _pmrr({"p_mrr": 0.75}) and 'class="pmrr up"' in _pmrr({"p_mrr": 0.75})
     assert 'class="pmrr down"' in _pmrr({"p_mrr": -0.5})
     assert _pmrr({}) == ""
+
+
+def test_presenter_mode_names_the_columns_it_hides_and_a_target_below_the_top_5(result, docs):
+    """Presenter mode shows three columns of five cards: the page names the rest and says where
+    a target below the fifth card is (both hidden by CSS outside presenter mode)."""
+    four = {**result, "retrievers": {**result["retrievers"], "minilm@query": result["retrievers"]["bm25@query"]}}
+    html = render_rankings(four, docs, "q", "i")
+    assert '<div class="more-cols" role="note">+1 more: minilm@query' in html
+    assert "more-cols" not in render_rankings(result, docs, "q", "i")
+    deep = {**result, "k": 10, "retrievers": {"bm25": {**result["retrievers"]["bm25"], "target_rank": 7}}}
+    assert "Target at #7, below the top 5 shown." in render_rankings(deep, docs, "q", "i")

@@ -98,7 +98,24 @@ def test_refresh_guards_say_why_and_keep_the_state(ctx):
     state = {"dataset": "demo", "instance": ctx.explorer.instance("demo", "201_1")}
     out = refresh_(ctx, "x", [], 10, state)
     assert "Select at least one retriever" in out[ui.rankings] and value(out, ui.link) == SKIP
-    assert out[ui.state] is state
+    kept = out[ui.state]
+    assert {k: v for k, v in kept.items() if k not in ("refused", "shown")} == state
+    assert kept["refused"][1] == "Select at least one retriever."
+
+
+def test_a_refused_edit_says_the_plots_are_not_updated(ctx):
+    """A 5,000-character paste: the columns say the limit, and the plots do not keep the last
+    view as if it were this one."""
+    ui = ctx.ui
+    state = {"dataset": "demo", "instance": ctx.explorer.instance("demo", "201_1")}
+    drawn = refresh_(ctx, "Short.", ["bm25"], 10, state)[ui.state]
+    long = "word " * 1000
+    out = refresh_(ctx, long, ["bm25"], 10, drawn)
+    assert "limit is 2,000" in out[ui.rankings]
+    plots = plots_panel.replot(ctx, "demo", long, ["bm25"], 10, AUTO, None, out[ui.state])
+    for text in (plots[ui.robustness_text], plots[ui.rank_shift_text], plots[ui.sweep_text]):
+        assert "Not updated" in text and "limit is 2,000" in text
+    assert "Not updated" in plots[ui.robustness_plot].layout.annotations[0].text
 
 
 def test_the_summary_is_written_by_the_ui(ctx):

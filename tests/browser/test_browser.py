@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from demo.ui.render import summarize  # the summary sentence is the UI's (docs/architecture.md)
+
 from app_server import DEFAULT, launched, new_explorer
 
 CHROMIUM = "/usr/bin/chromium"

@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, urlencode
 from demo.ui.render import summarize
 import pytest
 
+from demo.ui.render import summarize  # the summary sentence is the UI's (docs/architecture.md)
+
 from app_server import DEFAULT
 from test_browser import ARGS, CHROMIUM, SHOTS, TIMEOUT, pytestmark, selected_retrievers, wait_view  # noqa: F401
 from test_browser import bench, explorer, url  # noqa: F401  (module fixtures: one app server here)

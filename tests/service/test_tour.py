@@ -60,3 +60,83 @@ def test_narrative_is_escaped():
     html = render_step({"n": 1, "of": 2, "title": "<b>x</b>", "text": "`<script>` and <img src=x>"})
     assert "<script>" not in html and "<img" not in html and "<b>x" not in html
     assert "<code>&lt;script&gt;</code>" in html
+
+
+# ---- words and plots agree -----------------------------------------------------------------------
+def _numbers(value) -> set[int]:
+    """Every number in a plotted value (a figure's numbers, its labels and hover texts), rounded
+    as the narrative prints them."""
+    import re
+    if value is None:
+        return set()
+    if isinstance(value, (int, float)):
+        return {round(value)}
+    if isinstance(value, str):
+        return {round(float(x)) for x in re.findall(r"\d+(?:\.\d+)?", value)}
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_numbers(v) for v in value)) if value else set()
+    return set()
+
+
+def plotted_for(fig, rid: str) -> set[int]:
+    """What the figure shows for retriever `rid`: its bars, its line and the top-k movement (the
+    rank-shift plot), its row of the sweep (every cell's hover names the target's rank), or its
+    point on the dataset chart."""
+    out = set()
+    for t in fig.data:
+        if t.type == "heatmap":
+            for label, row in zip(t.y, t.customdata):
+                if label.split("<br>")[0] == rid:
+                    out |= _numbers(label.split("<br>")[1]) | _numbers(list(row))
+        elif t.type == "bar" and t.x is not None and rid in t.x:
+            out |= _numbers(t.y[list(t.x).index(rid)])
+        elif t.type == "scatter" and t.name == rid:
+            out |= _numbers(list(t.y))
+        elif t.type == "scatter" and t.name == "measured here" and rid in t.text:
+            i = list(t.text).index(rid)
+            out |= _numbers(t.x[i]) | _numbers(t.y[i])
+        elif t.type == "scatter" and t.xaxis == "x2" and t.customdata is not None and t.showlegend is False:
+            out |= {n for n in _numbers(list(t.customdata)) if n < 1000}  # the focus's top-k movement
+    return out
+
+
+@pytest.fixture(scope="module")
+def page(explorer):
+    from demo.ui.app import build_page
+    return build_page(explorer)
+
+
+@pytest.mark.parametrize("n", range(1, len(STEPS) + 1))
+def test_the_text_quotes_what_the_step_plots(page, explorer, n):
+    """Open the step as the page does (tour_bar.show, then the columns, then the plots, with the
+    step's focus and plot) and find every number the narrative quotes from the plot, in the text
+    and in the figure drawn for that retriever; the figure's title says its scope."""
+    from demo.ui import tour_bar
+    from demo.ui.explore import columns, plots_panel
+    step = STEPS[n - 1]
+    if not _available(step):
+        pytest.skip(f"step {n} needs a model that is not available here: {step.retrievers}")
+    ctx, ui, tour = page.explore.ctx, page.explore.ctx.ui, page.tour
+    shown = tour_bar.show(tour, n)
+    view = open_step(explorer, STEPS, n)
+    assert shown[ui.focus]["value"] == step.focus and shown[ui.step_plot] == step.plot
+    assert f'data-plot="{step.plot}"' in shown[tour.tour.narrative]
+    state, text = shown[ui.state], shown[ui.instruction]
+    cols = columns.refresh(ctx, "demo", text, list(step.retrievers), step.k, "auto", "dataset", "explore", state,
+                           progress=lambda *a, **k: None)
+    plots = plots_panel.replot(ctx, "demo", text, list(step.retrievers), step.k, "auto", shown[ui.focus]["value"],
+                               cols[ui.state], None, False, False, shown[ui.step_plot])
+    fig = {"robustness": plots[ui.robustness_plot], "rank-shift": plots[ui.rank_shift_plot],
+           "sweep": plots[ui.sweep_plot], "dataset": plots[ui.dataset_plot]["value"]
+           if step.plot == "dataset" else None}[step.plot]
+    scope = "whole dataset" if step.plot == "dataset" else "this query"
+    assert fig.layout.title.text.endswith(scope)
+    assert view["plotted"], f"step {n} quotes nothing from its plot"
+    for rid, printed in view["plotted"]:
+        assert printed in view["text"], (n, rid, printed)
+        number = int(printed.lstrip("#"))
+        assert number in plotted_for(fig, rid), (n, rid, printed, sorted(plotted_for(fig, rid)))
+    if step.variant != "original":  # a step about an edit applies it: the plots show a change
+        r = cols[ui.state]["result"]["retrievers"][step.focus]
+        assert (r["original_target_rank"], r["ndcg"]) != (r["target_rank"], r["original_ndcg"]) or \
+            r["original_target_rank"] != r["target_rank"]

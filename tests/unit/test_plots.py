@@ -13,7 +13,7 @@ import pytest
 
 from app_server import new_explorer
 from demo.plot_style import MODEBAR_PX, STYLES, Figure, esc, nice_step, rank_ticks, slotted_ticks
-from demo.plots import (NOT_RETRIEVED, error_figure, rank_bins, rank_shift_figure, rank_shift_summary,
+from demo.plots import (NOT_RETRIEVED, dataset_figure, error_figure, rank_bins, rank_shift_figure, rank_shift_summary,
                         robustness_figure, robustness_summary, sweep_figure, sweep_summary)
 
 RIDS = ["bm25", "bm25@query", "gtr-t5-base"]  # gtr-t5-base is unavailable offline: an error column
@@ -91,8 +91,8 @@ def test_robustness_figure(real):
     result, _ = real
     fig = robustness_figure(result)
     assert_titled(fig)
-    assert fig.layout.title.text == "nDCG@10 and Robustness@10"
-    assert {a.text for a in fig.layout.annotations} == {"nDCG@10", "Robustness@10"}
+    assert fig.layout.title.text == "nDCG@10 and Robustness@10 · this query"  # every title says its scope
+    assert {a.text for a in fig.layout.annotations} == {"nDCG@10<br>this user", "Robustness@10<br>all its users"}
     assert axes(fig, "yaxis")["yaxis"]["title"]["text"] == "score (×100)"
     ids = ok_ids(result)
     assert len(fig.data) == 4 and all(list(t.x) == ids for t in fig.data)
@@ -102,6 +102,50 @@ def test_robustness_figure(real):
     assert by_name["nDCG@10 original"] == pytest.approx([100 * rs[i]["original_ndcg"] for i in ids])
     assert by_name["Robustness@10 edited"] == pytest.approx([100 * result["robustness"][i] for i in ids])
     assert by_name["Robustness@10 original"] == pytest.approx([100 * result["original_robustness"][i] for i in ids])
+    # one label per retriever (on the edited bar), so no two labels stand side by side
+    assert [bool(t.texttemplate) for t in fig.data] == ([False, True, False, True] if len(ids) <= 3 else [False] * 4)
+
+
+def test_without_an_edit_one_bar_per_retriever(real):
+    result, _ = real
+    fig = robustness_figure({**result, "changed": False})
+    assert [t.name for t in fig.data] == ["nDCG@10", "Robustness@10"]
+    assert "original instruction" in fig.layout.title.subtitle.text
+
+
+def test_every_title_says_its_scope(real):
+    result, sweep = real
+    for fig in (robustness_figure(result), rank_shift_figure(result), sweep_figure(sweep)):
+        assert fig.layout.title.text.endswith("· this query"), fig.layout.title.text
+    board = {"k": 10, "retrievers": {"bm25": {"ndcg@10": .69, "robustness@10": .19}},
+             "floor": {"ndcg@10": .5, "robustness@10": .3}}
+    assert dataset_figure(board).layout.title.text.endswith("· whole dataset")
+
+
+def test_dataset_figure_plots_the_board_and_published_points_hollow():
+    from demo.published import ROWS
+    board = {"k": 10, "retrievers": {"bm25": {"ndcg@10": .694, "robustness@10": .187},
+                                     "minilm": {"ndcg@10": .82, "robustness@10": .5}},
+             "floor": {"ndcg@10": .497, "robustness@10": .321}}
+    fig = dataset_figure(board, ROWS, dataset="instructir")
+    assert_titled(fig)
+    live = next(t for t in fig.data if t.name == "measured here")
+    assert list(live.text) == ["bm25", "minilm"]
+    assert list(live.y) == pytest.approx([69.4, 82]) and list(live.x) == pytest.approx([18.7, 50])
+    pub = next(t for t in fig.data if t.name == "published (hollow)")
+    assert pub.marker.symbol == "circle-open" and list(pub.text) == [r.label for r in ROWS]
+    assert all(r.source in c[0] for r, c in zip(ROWS, pub.customdata))  # the hover names the source
+    assert not any(t.name == "published (hollow)" for t in dataset_figure(board).data)
+
+
+@pytest.mark.parametrize("style", ["dark", "present-dark"])
+def test_dark_styles_use_a_dark_template_and_light_text(real, style):
+    from demo.plot_style import DARK_BG, DARK_TEXT
+    result, sweep = real
+    for fig in all_figures(real, style):
+        assert fig.layout.paper_bgcolor == DARK_BG and fig.layout.font.color == DARK_TEXT
+        assert fig.layout.template.layout.paper_bgcolor != "white"
+    assert robustness_figure(result, style="present-dark").layout.font.size == STYLES["present"].font
 
 
 def test_rank_shift_figure(real):

@@ -16,7 +16,7 @@ from demo.ui.render import render_error, render_rankings, render_summary, summar
 def make_link(dataset, order, instruction, retrievers, k, grade, tab, state) -> str:
     """The deep link (a query string) to the view: the link box's value."""
     info = (state or {}).get("instance")
-    if not info:
+    if not info or not retrievers:
         return ""
     return deep_link(dataset, info["instance_id"], instruction, info["instruction"], list(retrievers or []),
                      k, None if order_update(order, retrievers)[1] == DATASET_ORDER else order, tab, graded(grade))
@@ -46,10 +46,10 @@ def refresh(ctx: Ctx, dataset, instruction, retrievers, k, grade, order, tab, st
     if not info:
         return {ui.rankings: "", ui.summary: "", ui.link: "", ui.state: state}
     if not retrievers:
-        return {ui.rankings: render_error("Select at least one retriever."), ui.summary: "", ui.state: state}
+        return refuse(ctx, state, shown, "Select at least one retriever.")
     if len(instruction or "") > MAX_INSTRUCTION_CHARS:
-        msg = render_error(f"The instruction has {len(instruction)} characters; the limit is {MAX_INSTRUCTION_CHARS}.")
-        return {ui.rankings: msg, ui.summary: "", ui.state: state}
+        return refuse(ctx, state, shown, f"The instruction has {len(instruction):,} characters; the limit is "
+                                         f"{MAX_INSTRUCTION_CHARS:,}.")
     load_models(ctx, dataset, retrievers, progress)
     try:
         result = ctx.explorer.rank(dataset, info["instance_id"], instruction, retrievers, k, graded(grade),
@@ -61,6 +61,14 @@ def refresh(ctx: Ctx, dataset, instruction, retrievers, k, grade, order, tab, st
     return {ui.rankings: html, ui.summary: render_summary(result),
             ui.link: make_link(dataset, order, instruction, retrievers, k, grade, tab, state),
             ui.state: {**state, "result": result, "instruction": instruction, "shown": shown}}
+
+
+def refuse(ctx: Ctx, state, shown, message: str) -> dict:
+    """A view the page will not compute: the columns say why, and the state remembers it so that
+    the plots step says "not updated" instead of keeping the last view (plots_panel.replot)."""
+    ui = ctx.ui
+    return {ui.rankings: render_error(message), ui.summary: "",
+            ui.state: {**state, "refused": [shown, message], "shown": None}}
 
 
 def on_export(state) -> list[str]:

@@ -9,6 +9,7 @@ import gradio as gr
 
 from demo.service import MAX_K, Explorer  # noqa: F401 (the page's k limit is the service's)
 from demo.ui.controls import Bar
+from demo.ui.layout import LEGEND
 
 AUTO = "auto"  # grade against: follow the text
 TABS = ("explore", "scoreboard", "inspect")
@@ -33,6 +34,9 @@ class ExploreUI:
     rank_shift_text: gr.HTML
     sweep_plot: gr.Plot
     sweep_text: gr.HTML
+    dataset_plot: gr.Plot  # the whole-dataset chart, shown by a tour step about the dataset
+    dataset_text: gr.HTML
+    step_plot: gr.State  # the plot the open tour step shows (demo.tour.PLOTS), "" outside the tour
     link: gr.Textbox
     copy_btn: gr.Button
     export_btn: gr.Button
@@ -71,7 +75,7 @@ def view_key(dataset, info, instruction, retrievers, k, grade, session_runs) -> 
 def query_html(info: dict) -> str:
     return (f'<div class="legend">Base query <b>{escape(info["query"])}</b> · instance '
             f'<code>{escape(info["instance_id"])}</code> · target <code>{escape(", ".join(info["targets"]))}</code>'
-            f' · {len(info["siblings"])} siblings</div>')
+            f' · {len(info["siblings"])} siblings · {LEGEND}</div>')
 
 
 def notice(lines: list[str]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gradio as gr
 
 from demo.errors import UserError
+from demo.tour import STEPS
 from demo.ui.controls import (DATASET_ORDER, DEFAULT_RETRIEVERS, order_choices, order_value, parse_order,
                               retriever_choices, split_retrievers)
 from demo.ui.explore.columns import refresh
@@ -48,7 +49,10 @@ def _link_settings(ctx: Ctx, params: dict, problems: list[str]):
     asked = [r for r in split_retrievers(params.get("retrievers") or "") if r]
     known = ctx.valid_ids | set(run_ids(ctx, dataset, None))  # with the runs folder's runs
     rids = [r for r in asked if r in known]
-    problems += [f"Unknown retriever {r!r} left out." for r in asked if r not in known]
+    # a run uploaded in a session lives in that session only: its link cannot bring it back
+    problems += [f"{r!r} was uploaded in another session: uploaded runs cannot travel in a link (the address "
+                 f"names them, the file stays with the session that uploaded it). Upload it again in the Inspect tab."
+                 if r.startswith("run:") else f"Unknown retriever {r!r} left out." for r in asked if r not in known]
     rids = rids or [r for r in DEFAULT_RETRIEVERS if r in ctx.valid_ids]
     k = 10
     if params.get("k"):
@@ -73,6 +77,9 @@ def _link_settings(ctx: Ctx, params: dict, problems: list[str]):
 def restore_link(ctx: Ctx, request: gr.Request) -> dict:
     """Restore a deep link; every part that cannot be restored is said on the page."""
     params = dict(request.query_params) if request is not None else {}
+    if str(params.get("tour", "")).isdigit() and 1 <= int(params["tour"]) <= len(STEPS):
+        # the tour step (tour_bar.on_load, next in the load chain) sets the whole view: nothing to draw twice
+        return {ctx.tabs: gr.Tabs(selected="explore"), ctx.tab_state: "explore"}
     problems = []
     dataset, rids, k, order, tab = _link_settings(ctx, params, problems)
     try:

@@ -68,6 +68,8 @@ def layout(explorer: Explorer, bar: Bar) -> ExploreUI:
         with gr.Column(scale=3, min_width=880):
             rankings = gr.HTML(elem_id="rankings")
         with gr.Column(scale=1, min_width=340, elem_id="plots-panel"):
+            dataset_plot = gr.Plot(elem_id="dataset-plot", show_label=False, visible=False)
+            dataset_text = gr.HTML(elem_id="dataset-text")
             robustness_plot = gr.Plot(elem_id="robustness-plot", show_label=False)
             robustness_text = gr.HTML(elem_id="robustness-text")
             focus = gr.Dropdown(label="Rank movement of", elem_id="shift-retriever")
@@ -90,18 +92,18 @@ def layout(explorer: Explorer, bar: Bar) -> ExploreUI:
             files = gr.File(file_count="multiple", label="Exports", elem_id="exports", scale=3)
     why.build(explorer, bar.dataset, instruction, state)  # a floating panel, opened from a card
     return ExploreUI(state, instruction, qinfo, variant, grade, reset, summary, live_btn, rankings, robustness_plot,
-                     robustness_text, focus, rank_shift_plot, rank_shift_text, sweep_plot, sweep_text, link,
-                     copy_btn, export_btn, files)
+                     robustness_text, focus, rank_shift_plot, rank_shift_text, sweep_plot, sweep_text, dataset_plot,
+                     dataset_text, gr.State(""), link, copy_btn, export_btn, files)
 
 
 def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, tabs: gr.Tabs,
-          tab_state: gr.State, present: gr.Checkbox | None = None) -> Explore:
+          tab_state: gr.State, present: gr.Checkbox | None = None, dark: gr.Checkbox | None = None) -> Explore:
     ui = layout(explorer, bar)
     ctx = Ctx(explorer, default_dataset, frozenset(v for _, v in retriever_choices()), bar, ui, tabs, tab_state)
-    return wire(ctx, app, present)
+    return wire(ctx, app, present, dark)
 
 
-def wire(ctx: Ctx, app: gr.Blocks, present: gr.Checkbox | None) -> Explore:
+def wire(ctx: Ctx, app: gr.Blocks, present: gr.Checkbox | None, dark: gr.Checkbox | None = None) -> Explore:
     """The tab's events (and the picker bar's). Every handler returns {component: value}; the
     outputs are the components it may update."""
     bar, ui, picks = ctx.bar, ctx.ui, ctx.picks
@@ -110,13 +112,14 @@ def wire(ctx: Ctx, app: gr.Blocks, present: gr.Checkbox | None) -> Explore:
                          inputs=[dataset, ui.instruction, retrievers, k, ui.grade, order, ctx.tab_state, ui.state,
                                  bar.runs],
                          outputs=[ui.rankings, ui.summary, ui.link, ui.state], trigger_mode="always_last",
-                         show_progress="minimal", **PRIVATE)
+                         show_progress="minimal", show_progress_on=[ui.rankings], **PRIVATE)  # one indicator
+    flags = [present, dark] if present is not None and dark is not None else [present] if present is not None else []
     drawing = dict(fn=bind(plots_panel.replot, ctx),
-                   inputs=[dataset, ui.instruction, retrievers, k, ui.grade, ui.focus, ui.state, bar.runs]
-                   + ([present] if present is not None else []),
+                   inputs=[dataset, ui.instruction, retrievers, k, ui.grade, ui.focus, ui.state, bar.runs] + flags
+                   + ([ui.step_plot] if len(flags) == 2 else []),
                    outputs=[ui.robustness_plot, ui.robustness_text, ui.focus, ui.rank_shift_plot, ui.rank_shift_text,
-                            ui.sweep_plot, ui.sweep_text, ui.state], trigger_mode="always_last", show_progress="hidden",
-                   **PRIVATE)
+                            ui.sweep_plot, ui.sweep_text, ui.dataset_plot, ui.dataset_text, ui.state],
+                   trigger_mode="always_last", show_progress="hidden", **PRIVATE)
 
     def live(event):
         """Columns first, then (once they are on the page) the plots."""
@@ -142,9 +145,9 @@ def wire(ctx: Ctx, app: gr.Blocks, present: gr.Checkbox | None) -> Explore:
     view_args = [dataset, retrievers, k, ui.grade, order, ctx.tab_state, ui.state, bar.runs]
     ui.variant.input(bind(editor.apply_variant, ctx), [ui.variant] + view_args,
                      [ui.instruction] + columns_event["outputs"], trigger_mode="always_last",
-                     show_progress="minimal", **PRIVATE).then(**drawing)
+                     show_progress="minimal", show_progress_on=[ui.rankings], **PRIVATE).then(**drawing)
     ui.reset.click(bind(editor.apply_reset, ctx), view_args, [ui.instruction, ui.variant] + columns_event["outputs"],
-                   show_progress="minimal", **PRIVATE).then(**drawing)
+                   show_progress="minimal", show_progress_on=[ui.rankings], **PRIVATE).then(**drawing)
     # typing: a debounced click on the hidden button (layout.PAGE_JS); leaving the box, picking
     # retrievers, Enter in k and the grading choice refresh at once (a view already shown is skipped)
     live(lambda **kw: gr.on([ui.live_btn.click, ui.instruction.blur, retrievers.input, k.submit, k.blur,
@@ -152,6 +155,8 @@ def wire(ctx: Ctx, app: gr.Blocks, present: gr.Checkbox | None) -> Explore:
     ui.focus.input(**drawing)
     if present is not None:
         present.change(**drawing)
+    if dark is not None:
+        dark.change(**drawing)
     ui.copy_btn.click(None, ui.link, ui.link, js=COPY_LINK_JS, **PRIVATE)
     ui.export_btn.click(columns.on_export, ui.state, ui.files, **PRIVATE)
     return Explore(state=ui.state, picks=picks, live=columns_event, pick=bind(picker.on_pick, ctx),
