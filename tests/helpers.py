@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -184,3 +185,40 @@ def write_bm25_run(ex, path, qids, depth=100):
              for n, d in enumerate(ranked(scores), 1)]
     path.write_text("".join(lines))
     return path
+
+
+# ---- what a tour step's figure shows (the tour's tests in service/ and browser/) ----
+def _numbers(value) -> set[int]:
+    """Every number in a plotted value (a figure's numbers, its labels and hover texts), rounded
+    as the narrative prints them."""
+    if value is None:
+        return set()
+    if isinstance(value, (int, float)):
+        return {round(value)}
+    if isinstance(value, str):
+        return {round(float(x)) for x in re.findall(r"\d+(?:\.\d+)?", value)}
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_numbers(v) for v in value)) if value else set()
+    return set()
+
+
+def plotted_for(fig, rid: str) -> set[int]:
+    """What the figure shows for retriever `rid`: its bars, its line and the top-k movement (the
+    rank-shift plot), its row of the sweep (every cell's hover names the target's rank), or its
+    point on the dataset chart."""
+    out = set()
+    for t in fig.data:
+        if t.type == "heatmap":
+            for label, row in zip(t.y, t.customdata):
+                if label.split("<br>")[0] == rid:
+                    out |= _numbers(label.split("<br>")[1]) | _numbers(list(row))
+        elif t.type == "bar" and t.x is not None and rid in t.x:
+            out |= _numbers(t.y[list(t.x).index(rid)])
+        elif t.type == "scatter" and t.name == rid:
+            out |= _numbers(list(t.y))
+        elif t.type == "scatter" and t.name == "measured here" and rid in t.text:
+            i = list(t.text).index(rid)
+            out |= _numbers(t.x[i]) | _numbers(t.y[i])
+        elif t.type == "scatter" and t.xaxis == "x2" and t.customdata is not None and t.showlegend is False:
+            out |= {n for n in _numbers(list(t.customdata)) if n < 1000}  # the focus's top-k movement
+    return out

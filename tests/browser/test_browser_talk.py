@@ -16,7 +16,7 @@ from demo.tour import STEPS, open_step
 from test_browser import SHOTS, pick, pytestmark  # noqa: F401  (same marks and skips)
 from test_browser_layout import browser  # noqa: F401  (one Chromium per module)
 from test_plots_browser import overlaps
-from test_tour import plotted_for
+from helpers import plotted_for
 
 TIMEOUT = 180_000
 EIGHT = ["bm25", "bm25@query", "bm25@instruction", "minilm", "minilm@query", "minilm@instruction", "mpnet",
