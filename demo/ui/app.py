@@ -84,7 +84,8 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
     ttl = export_ttl_seconds()
     with gr.Blocks(title="InstructIR Explorer", fill_width=True, delete_cache=(min(ttl, 600), ttl)) as app:
         gr.HTML(HEADER, elem_id="header-row")
-        cache_status = gr.HTML(cache_line, elem_id="cache-status")  # a disk fault, said while it lasts
+        # a disk fault, said while it lasts; hidden otherwise, so it takes no room on a projector
+        cache_status = gr.HTML(visible=False, elem_id="cache-status")
         # the first screen: what the app shows (HEADER), the tour, then the pickers
         with gr.Row(elem_id="teach-row"):
             tour = tour_bar.layout()
@@ -112,7 +113,8 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
         app.load(None, None, present_flag, js=PRESENT_ON_LOAD_JS, **PRIVATE)
         app.load(None, None, dark_flag, js=DARK_ON_LOAD_JS, **PRIVATE)
         # the cache line follows the disk: shown while a write fails, gone once one succeeds
-        gr.Timer(CACHE_LINE_SECONDS).tick(cache_line, None, cache_status, show_progress="hidden", **PRIVATE)
+        app.load(cache_status_update, None, cache_status, show_progress="hidden", **PRIVATE)
+        gr.Timer(CACHE_LINE_SECONDS).tick(cache_status_update, None, cache_status, show_progress="hidden", **PRIVATE)
         app.unload(_release_session)
         present.click(None, present_flag, present_flag, js=PRESENT_TOGGLE_JS, **PRIVATE).then(
             None, view.link, None, js=URL_SYNC_JS, **PRIVATE)
@@ -159,5 +161,10 @@ def cache_line() -> str:
     """The page's line while the cache cannot be written (demo.diskstate), else nothing."""
     text = diskstate.line()
     return f'<div class="legend" role="status">{text}</div>' if text else ""
+
+
+def cache_status_update() -> dict:
+    line = cache_line()
+    return gr.update(value=line, visible=bool(line))
 
 
