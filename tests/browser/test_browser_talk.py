@@ -301,6 +301,9 @@ def test_axe_finds_no_serious_or_critical_violation(browser, url, tab, scheme):
         page.wait_for_timeout(2500)
     else:
         page.wait_for_selector("#sweep-plot .main-svg")
+    # Gradio dims a component to opacity .2 while an event updates it: axe must read settled colours
+    page.wait_for_function("() => !document.querySelector('.pending')", timeout=60_000)
+    page.wait_for_timeout(300)
     results = axe_mod.Axe().run(page)
     bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:4]) for v in results.response["violations"]
            if v["impact"] in ("serious", "critical")]
