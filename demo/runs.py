@@ -121,19 +121,28 @@ def _score(value, source: str, line: int | None, what: str) -> float:
     return score
 
 
+def _trec_line(line: str, n: int, source: str) -> tuple[str, str, float] | None:
+    """(query id, doc id, score) of one TREC line, None for a blank one; one DataError otherwise."""
+    cols = line.split()
+    if not cols:
+        return None
+    if len(cols) != 6:
+        raise DataError(source, f"expected 6 columns (qid Q0 docid rank score tag), got {len(cols)}", n)
+    qid, _, doc, _, score, _ = cols
+    return qid, doc, _score(score, source, n, f"doc {doc!r}")
+
+
 def _parse_trec(text: str, source: str) -> dict[str, dict[str, float]]:
     run: dict[str, dict[str, float]] = {}
     for n, line in enumerate(text.splitlines(), 1):
-        cols = line.split()
-        if not cols:
+        fields = _trec_line(line, n, source)
+        if fields is None:
             continue
-        if len(cols) != 6:
-            raise DataError(source, f"expected 6 columns (qid Q0 docid rank score tag), got {len(cols)}", n)
-        qid, _, doc, _, score, _ = cols
+        qid, doc, value = fields
         docs = run.setdefault(qid, {})
         if doc in docs:
             raise DataError(source, f"doc {doc!r} listed twice for query {qid!r}", n)
-        docs[doc] = _score(score, source, n, f"doc {doc!r}")
+        docs[doc] = value
     if not run:
         raise DataError(source, "empty run file")
     return run
@@ -259,13 +268,10 @@ def _trec_compact(file: str | Path | bytes, source: str, limit: int) -> tuple[li
     doc_index: dict[str, int] = {}
     queries: Compact = {}
     for n, line in lines(file, source, limit):
-        cols = line.split()
-        if not cols:
+        fields = _trec_line(line, n, source)
+        if fields is None:
             continue
-        if len(cols) != 6:
-            raise DataError(source, f"expected 6 columns (qid Q0 docid rank score tag), got {len(cols)}", n)
-        qid, _, doc, _, score, _ = cols
-        value = _score(score, source, n, f"doc {doc!r}")
+        qid, doc, value = fields
         found = queries.get(qid)
         if found is None:
             found = queries[qid] = (array("i"), array("d"), array("q"))
