@@ -1,4 +1,4 @@
-"""The typed API (gradio_client): /instance, /rank, /sweep, /inspect, /explain, each a thin
+"""The typed API (gradio_client): /instance, /rank, /sweep, /inspect, /explain, /compare, each a thin
 function over the service. `heavy` runs a whole-query or whole-dataset view within the public
 mode's per-visitor bound (docs/architecture.md, "Bounds per request")."""
 from __future__ import annotations
@@ -12,6 +12,8 @@ from demo import budget
 from demo.errors import UserError
 from demo.inspection import table_answer
 from demo.service import Explorer
+from demo.compare_report import to_json
+from demo.ui import scoreboard_tab
 from demo.ui.render import summarize
 
 log = logging.getLogger(__name__)
@@ -78,3 +80,14 @@ def api_explain(explorer: Explorer, heavy: Heavy, dataset: str, instance_id: str
                 doc_id: str, request: gr.Request = None) -> dict:
     """Why this doc is where it is: BM25 term contributions, or instruction-sentence occlusion."""
     return heavy(explorer.explain, dataset, instance_id, instruction, retriever, doc_id, request=request)
+
+
+def api_compare(explorer: Explorer, heavy: Heavy, dataset: str, retrievers: list[str], k: int = 10,
+                request: gr.Request = None) -> dict:
+    """Paired significance between the retrievers over the whole dataset (randomization and paired
+    t-tests, Holm-adjusted; 95% bootstrap intervals over base queries), as `python -m demo compare
+    --json` writes it."""
+    found = heavy(scoreboard_tab.comparison, explorer, dataset, retrievers, k, request=request)
+    if found is None:
+        raise gr.Error("compare needs two or more retrievers that rank this dataset")
+    return {"dataset": dataset, **to_json(found)}

@@ -132,7 +132,7 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
         # public mode: the heavy endpoints share budget.HEAVY_IN_ALL workers, so a bystander's /rank
         # keeps its own (docs/architecture.md, "Bounds per request")
         grouped = dict(concurrency_id="heavy", concurrency_limit=budget.HEAVY_IN_ALL) if public else {}
-        for name in ("sweep", "inspect", "explain"):
+        for name in ("sweep", "inspect", "explain", "compare"):
             gr.api(bind(getattr(api, f"api_{name}"), explorer, heavy), api_name=name, **grouped)
     app.queue(default_concurrency_limit=8)
     return Page(app, view, inspect_ctx, tour_ctx)

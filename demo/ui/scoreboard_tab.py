@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demo.compare import build as build_comparison
+from demo.compare import Comparison, build as build_comparison
 from demo.compare_report import latex, markdown
 from demo.conventions import MISSING_AS_ZERO
 from demo.data.sources import open_source
@@ -30,14 +30,21 @@ def on_scoreboard(explorer: Explorer, dataset, retrievers, k, session_runs=None,
         return render_error(str(e)), "", "", ""
 
 
-def significance(explorer: Explorer, dataset, retrievers, k, session_runs) -> tuple[str, str, str]:
-    """Pairwise tests on the tables the scoreboard just computed (kept: no second ranking)."""
+def comparison(explorer: Explorer, dataset, retrievers, k, session_runs=None) -> Comparison | None:
+    """Paired tests and intervals on the per-instance tables the scoreboard computes (kept: no
+    second ranking); None with fewer than two systems that rank here. The scoreboard and `/compare`."""
     tables = explorer.instance_ndcgs(dataset, retrievers, k, runs=session_runs)
     if len(tables) < 2:
-        return '<p class="legend">Select two or more retrievers to test their differences.</p>', "", ""
+        return None
     _, bench = open_source(dataset)
-    comparison = build_comparison(tables, bench.groups, int(k), MISSING_AS_ZERO)
-    return render_pairwise(comparison), markdown(comparison), latex(comparison)
+    return build_comparison(tables, bench.groups, int(k), MISSING_AS_ZERO)
+
+
+def significance(explorer: Explorer, dataset, retrievers, k, session_runs) -> tuple[str, str, str]:
+    found = comparison(explorer, dataset, retrievers, k, session_runs)
+    if found is None:
+        return '<p class="legend">Select two or more retrievers to test their differences.</p>', "", ""
+    return render_pairwise(found), markdown(found), latex(found)
 
 
 def build(explorer: Explorer, bar: Bar) -> None:

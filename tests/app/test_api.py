@@ -2,11 +2,13 @@
 process on a free port (one app for the module)."""
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from app_server import DEFAULT, launched, new_explorer
+from helpers import run_cli
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -185,3 +187,20 @@ def test_explain(client, explorer, inst):
         assert out == explorer.explain("demo", inst.instance_id, inst.instruction, rid, target)
     with pytest.raises(Exception, match="unknown doc"):
         client.predict("demo", inst.instance_id, inst.instruction, "bm25", "no-such-doc", api_name="/explain")
+
+
+def test_compare_endpoint_equals_the_cli(client, tmp_path):
+    """/compare serves the paired tests the CLI writes: the same systems, deltas and p-values."""
+    named = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert [p["parameter_name"] for p in named["/compare"]["parameters"]] == ["dataset", "retrievers", "k"]
+    out = client.predict("demo", ["bm25", "bm25@query"], 10, api_name="/compare")
+    proc = run_cli("compare", "--dataset", "demo", "--retrievers", "bm25,bm25@query", "--json", tmp_path / "c.json")
+    assert proc.returncode == 0, proc.stderr
+    cli = json.loads((tmp_path / "c.json").read_text())
+    assert set(out["systems"]) == set(cli["systems"]) == {"bm25", "bm25@query"}
+    for got, want in zip(out["pairs"], cli["pairs"]):
+        assert (got["a"], got["b"], got["measure"]) == (want["a"], want["b"], want["measure"])
+        assert got["delta"] == pytest.approx(want["delta"]) and got["p_ttest"] == pytest.approx(want["p_ttest"])
+        assert got["p_randomization"] == pytest.approx(want["p_randomization"])
+    with pytest.raises(Exception, match="two or more"):
+        client.predict("demo", ["bm25"], 10, api_name="/compare")
