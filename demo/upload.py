@@ -48,17 +48,22 @@ def _raw(stream: BinaryIO) -> BinaryIO:
     return stream.fileobj if isinstance(stream, gzip.GzipFile) else stream  # type: ignore[return-value]
 
 
-def _check_head(source_file: str | Path | bytes, source: str) -> None:
-    """Binary data (a NUL in the first 64 KiB unpacked) is refused before any line is decoded."""
+def _read(source_file: str | Path | bytes, source: str, n: int) -> bytes:
+    """The first n bytes, gzip unpacked; the file is closed whatever happens."""
     stream = _open(source_file, source)
     try:
-        head = stream.read(HEAD_BYTES)
+        return stream.read(n)
     except READ_ERRORS as e:
         raise DataError(source, f"not a readable gzip file ({e})") from None
     finally:
         raw = _raw(stream)
         stream.close()
         raw.close()
+
+
+def _check_head(source_file: str | Path | bytes, source: str) -> None:
+    """Binary data (a NUL in the first 64 KiB unpacked) is refused before any line is decoded."""
+    head = _read(source_file, source, HEAD_BYTES)
     if b"\x00" in head:
         raise DataError(source, "binary data, not UTF-8 text")
 
@@ -99,15 +104,7 @@ def lines(source_file: str | Path | bytes, source: str, limit: int | None = None
 def read_text(source_file: str | Path | bytes, source: str, limit: int | None = None) -> str:
     """The whole text (gzip unpacked, at most `limit` bytes, UTF-8, byte-order mark dropped)."""
     limit = unpacked_limit() if limit is None else limit
-    stream = _open(source_file, source)
-    try:
-        data = stream.read(limit + 1)
-    except READ_ERRORS as e:
-        raise DataError(source, f"not a readable gzip file ({e})") from None
-    finally:
-        raw = _raw(stream)
-        stream.close()
-        raw.close()
+    data = _read(source_file, source, limit + 1)
     if len(data) > limit:
         raise DataError(source, f"unpacks to more than {limit // MB} MB (the limit)")
     if b"\x00" in data[:65536]:
