@@ -51,8 +51,8 @@ def ctx(page):
     return page.explore.ctx
 
 
-def refresh_(ctx, text, rids, k, state, grade=AUTO):
-    return columns.refresh(ctx, "demo", text, rids, k, grade, "dataset", "explore", state, **QUIET)
+def refresh_(ctx, text, rids, k, state, view=None, grade=AUTO):
+    return columns.refresh(ctx, "demo", text, rids, k, grade, "dataset", "explore", state, view, **QUIET)
 
 
 def test_the_same_view_twice_is_computed_once(ctx):
@@ -64,14 +64,15 @@ def test_the_same_view_twice_is_computed_once(ctx):
     out = refresh_(ctx, text, rids, 10, state)
     assert ex.rank_calls == before + 1 and "data-retriever" in out[ui.rankings]
     assert "instruction=" in out[ui.link] and "k=" not in out[ui.link]  # the link: edited text, default k left out
-    again = refresh_(ctx, text, rids, 10, out[ui.state])
+    assert ui.state not in out  # the picked instance is the pickers' to write, not the refresh's
+    again = refresh_(ctx, text, rids, 10, state, out[ui.view])
     assert ex.rank_calls == before + 1  # nothing recomputed
-    assert again[ui.state] is out[ui.state] and list(again) == [ui.state]  # nothing else sent
-    changed = refresh_(ctx, text + " Thanks.", rids, 10, out[ui.state])
+    assert again[ui.view] is out[ui.view] and list(again) == [ui.view]  # nothing else sent
+    changed = refresh_(ctx, text + " Thanks.", rids, 10, state, out[ui.view])
     assert ex.rank_calls == before + 2 and "data-retriever" in changed[ui.rankings]
-    five = refresh_(ctx, text + " Thanks.", rids, 5, changed[ui.state])
+    five = refresh_(ctx, text + " Thanks.", rids, 5, state, changed[ui.view])
     assert ex.rank_calls == before + 3 and "k=5" in five[ui.link]  # k is part of the view and of the link
-    refresh_(ctx, text + " Thanks.", rids, 5, five[ui.state], grade="201_2")
+    refresh_(ctx, text + " Thanks.", rids, 5, state, five[ui.view], grade="201_2")
     assert ex.rank_calls == before + 4  # so is the grading choice
 
 
@@ -79,28 +80,26 @@ def test_plots_follow_the_columns_and_skip_stale_work(ctx):
     ex, ui = ctx.explorer, ctx.ui
     state = {"dataset": "demo", "instance": ex.instance("demo", "201_1")}
     rids, text = ["bm25", "minilm"], "Only the key numbers, please."
-    shown = refresh_(ctx, text, rids, 10, state)[ui.state]
+    shown = refresh_(ctx, text, rids, 10, state)[ui.view]
     before = ex.sweep_calls
-    stale = plots_panel.replot(ctx, "demo", text + " And more", rids, 10, AUTO, None, shown)  # the editor moved on
-    assert ex.sweep_calls == before and list(stale) == [ui.state]  # every plot keeps what it shows
-    drawn = plots_panel.replot(ctx, "demo", text, rids, 10, AUTO, None, shown)
-    assert ex.sweep_calls == before + 1
+    stale = plots_panel.replot(ctx, "demo", text + " And more", rids, 10, AUTO, None, state, shown, {})  # moved on
+    assert ex.sweep_calls == before and list(stale) == [ui.plotted]  # every plot keeps what it shows
+    drawn = plots_panel.replot(ctx, "demo", text, rids, 10, AUTO, None, state, shown, {})
+    assert ex.sweep_calls == before + 1 and ui.state not in drawn and ui.view not in drawn  # writes its own part only
     assert drawn[ui.focus]["value"] == "minilm" and drawn[ui.focus]["choices"] == rids  # rank movement of a dense model
-    plots_panel.replot(ctx, "demo", text, rids, 10, AUTO, None, drawn[ui.state])
+    plots_panel.replot(ctx, "demo", text, rids, 10, AUTO, None, state, shown, drawn[ui.plotted])
     assert ex.sweep_calls == before + 1  # already drawn
-    plots_panel.replot(ctx, "demo", text, rids, 10, AUTO, "bm25", drawn[ui.state])
+    plots_panel.replot(ctx, "demo", text, rids, 10, AUTO, "bm25", state, shown, drawn[ui.plotted])
     assert ex.sweep_calls == before + 2  # another retriever for the rank movement
 
 
 def test_refresh_guards_say_why_and_keep_the_state(ctx):
     ui = ctx.ui
-    assert refresh_(ctx, "x", ["bm25"], 10, {}) == {ui.rankings: "", ui.summary: "", ui.link: "", ui.state: {}}
+    assert refresh_(ctx, "x", ["bm25"], 10, {}) == {ui.rankings: "", ui.summary: "", ui.link: "", ui.view: {}}
     state = {"dataset": "demo", "instance": ctx.explorer.instance("demo", "201_1")}
     out = refresh_(ctx, "x", [], 10, state)
     assert "Select at least one retriever" in out[ui.rankings] and value(out, ui.link) == SKIP
-    kept = out[ui.state]
-    assert {k: v for k, v in kept.items() if k not in ("refused", "shown")} == state
-    assert kept["refused"][1] == "Select at least one retriever."
+    assert ui.state not in out and out[ui.view]["refused"][1] == "Select at least one retriever."
 
 
 def test_a_refused_edit_says_the_plots_are_not_updated(ctx):
@@ -108,11 +107,11 @@ def test_a_refused_edit_says_the_plots_are_not_updated(ctx):
     view as if it were this one."""
     ui = ctx.ui
     state = {"dataset": "demo", "instance": ctx.explorer.instance("demo", "201_1")}
-    drawn = refresh_(ctx, "Short.", ["bm25"], 10, state)[ui.state]
+    drawn = refresh_(ctx, "Short.", ["bm25"], 10, state)[ui.view]
     long = "word " * 1000
-    out = refresh_(ctx, long, ["bm25"], 10, drawn)
+    out = refresh_(ctx, long, ["bm25"], 10, state, drawn)
     assert "limit is 2,000" in out[ui.rankings]
-    plots = plots_panel.replot(ctx, "demo", long, ["bm25"], 10, AUTO, None, out[ui.state])
+    plots = plots_panel.replot(ctx, "demo", long, ["bm25"], 10, AUTO, None, state, out[ui.view], {})
     for text in (plots[ui.robustness_text], plots[ui.rank_shift_text], plots[ui.sweep_text]):
         assert "Not updated" in text and "limit is 2,000" in text
     assert "Not updated" in plots[ui.robustness_plot].layout.annotations[0].text
@@ -127,7 +126,7 @@ def test_the_summary_is_written_by_the_ui(ctx):
     ui = ctx.ui
     state = {"dataset": "demo", "instance": ctx.explorer.instance("demo", "201_1")}
     out = refresh_(ctx, "Only the key numbers, please.", ["bm25", "bm25@query"], 10, state)
-    result = out[ui.state]["result"]
+    result = out[ui.view]["result"]
     assert result["changed"] is True and result["graded_chosen"] is False
     assert result["summary"] == summarize(result) and escape(summarize(result)) in out[ui.summary]
     assert "bm25@query unchanged at" in result["summary"]
@@ -157,11 +156,11 @@ def test_variant_and_reset(ctx):
     assert editor.on_variant("0", state) == info["variants"][0]["text"]
     assert editor.on_variant(None, state) == SKIP and editor.on_variant("999", state) == SKIP
     assert editor.on_reset(state) == (info["instruction"], None)
-    out = editor.apply_variant(ctx, "0", "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, None, **QUIET)
+    out = editor.apply_variant(ctx, "0", "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, {}, None, **QUIET)
     assert out[ui.instruction] == info["variants"][0]["text"] and "data-retriever" in out[ui.rankings]
-    assert editor.apply_variant(ctx, None, "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, **QUIET) == \
-        {ui.state: state}
-    out = editor.apply_reset(ctx, "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, **QUIET)
+    assert editor.apply_variant(ctx, None, "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, {}, **QUIET) == \
+        {ui.view: {}}
+    out = editor.apply_reset(ctx, "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, {}, **QUIET)
     assert out[ui.instruction] == info["instruction"] and out[ui.variant] is None
 
 

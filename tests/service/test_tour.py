@@ -87,9 +87,9 @@ def test_the_text_quotes_what_the_step_plots(page, explorer, n):
     assert f'data-plot="{step.plot}"' in shown[tour.tour.narrative]
     state, text = shown[ui.state], shown[ui.instruction]
     cols = columns.refresh(ctx, "demo", text, list(step.retrievers), step.k, "auto", "dataset", "explore", state,
-                           progress=lambda *a, **k: None)
+                           {}, progress=lambda *a, **k: None)
     plots = plots_panel.replot(ctx, "demo", text, list(step.retrievers), step.k, "auto", shown[ui.focus]["value"],
-                               cols[ui.state], None, False, False, shown[ui.step_plot])
+                               state, cols[ui.view], {}, None, False, False, shown[ui.step_plot])
     fig = {"robustness": plots[ui.robustness_plot], "rank-shift": plots[ui.rank_shift_plot],
            "sweep": plots[ui.sweep_plot], "dataset": plots[ui.dataset_plot]["value"]
            if step.plot == "dataset" else None}[step.plot]
@@ -101,6 +101,6 @@ def test_the_text_quotes_what_the_step_plots(page, explorer, n):
         number = int(printed.lstrip("#"))
         assert number in plotted_for(fig, rid), (n, rid, printed, sorted(plotted_for(fig, rid)))
     if step.variant != "original":  # a step about an edit applies it: the plots show a change
-        r = cols[ui.state]["result"]["retrievers"][step.focus]
+        r = cols[ui.view]["result"]["retrievers"][step.focus]
         assert (r["original_target_rank"], r["ndcg"]) != (r["target_rank"], r["original_ndcg"]) or \
             r["original_target_rank"] != r["target_rank"]

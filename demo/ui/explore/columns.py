@@ -33,52 +33,52 @@ def load_models(ctx: Ctx, dataset, retrievers, progress) -> None:
             pass
 
 
-def refresh(ctx: Ctx, dataset, instruction, retrievers, k, grade, order, tab, state, session_runs=None,
+def refresh(ctx: Ctx, dataset, instruction, retrievers, k, grade, order, tab, state, view, session_runs=None,
             progress=gr.Progress()) -> dict:
-    """Step 1 of a refresh: the columns, the summary and the link. `session_runs`: run files
-    uploaded in this session (Inspect tab), by name."""
+    """Step 1 of a refresh: the columns, the summary and the link. `state`: the picked instance
+    (read only here); `view`: what the columns show, which only this step writes (context.ExploreUI).
+    `session_runs`: run files uploaded in this session (Inspect tab), by name."""
     ui = ctx.ui
     info = (state or {}).get("instance")
     shown = view_key(dataset, info, instruction, retrievers, k, grade, session_runs)
-    if info and (state or {}).get("shown") == shown:
+    if info and (view or {}).get("shown") == shown:
         # blur after an edit, or a pick that also changed the editor: this view is on screen already
-        return {ui.state: state}
+        return {ui.view: view}
     if not info:
-        return {ui.rankings: "", ui.summary: "", ui.link: "", ui.state: state}
+        return {ui.rankings: "", ui.summary: "", ui.link: "", ui.view: {}}
     if not retrievers:
-        return refuse(ctx, state, shown, "Select at least one retriever.")
+        return refuse(ctx, shown, "Select at least one retriever.")
     if len(instruction or "") > MAX_INSTRUCTION_CHARS:
-        return refuse(ctx, state, shown, f"The instruction has {len(instruction):,} characters; the limit is "
-                                         f"{MAX_INSTRUCTION_CHARS:,}.")
+        return refuse(ctx, shown, f"The instruction has {len(instruction):,} characters; the limit is "
+                                  f"{MAX_INSTRUCTION_CHARS:,}.")
     load_models(ctx, dataset, retrievers, progress)
     try:
         result = ctx.explorer.rank(dataset, info["instance_id"], instruction, retrievers, k, graded(grade),
                                    runs=session_runs)
     except UserError as e:
-        return {ui.rankings: render_error(str(e)), ui.summary: "", ui.state: state}
-    result = {**result, "summary": summarize(result)}  # kept in the state: the JSON export carries it
+        return {ui.rankings: render_error(str(e)), ui.summary: "", ui.view: {}}
+    result = {**result, "summary": summarize(result)}  # kept in the view: the JSON export carries it
     html = render_rankings(result, ctx.explorer.benchmark(dataset).docs, info["query"], instruction)
     return {ui.rankings: html, ui.summary: render_summary(result),
             ui.link: make_link(dataset, order, instruction, retrievers, k, grade, tab, state),
-            ui.state: {**state, "result": result, "instruction": instruction, "shown": shown}}
+            ui.view: {"result": result, "instruction": instruction, "dataset": dataset, "shown": shown}}
 
 
-def refuse(ctx: Ctx, state, shown, message: str) -> dict:
-    """A view the page will not compute: the columns say why, and the state remembers it so that
+def refuse(ctx: Ctx, shown, message: str) -> dict:
+    """A view the page will not compute: the columns say why, and the view remembers it so that
     the plots step says "not updated" instead of keeping the last view (plots_panel.replot)."""
     ui = ctx.ui
-    return {ui.rankings: render_error(message), ui.summary: "",
-            ui.state: {**state, "refused": [shown, message], "shown": None}}
+    return {ui.rankings: render_error(message), ui.summary: "", ui.view: {"refused": [shown, message], "shown": None}}
 
 
-def on_export(state) -> list[str]:
+def on_export(view) -> list[str]:
     """The shown comparison as CSV, JSON and a TREC run per retriever; the files' paths."""
-    result = (state or {}).get("result")
+    result = (view or {}).get("result")
     if not result:
         raise gr.Error("Nothing to export yet.")
     stem = f"comparison-{result['instance_id']}"
     files = {f"{stem}.csv": to_csv(result),
-             f"{stem}.json": to_json(result, state.get("instruction", ""), state.get("dataset", ""))}
+             f"{stem}.json": to_json(result, view.get("instruction", ""), view.get("dataset", ""))}
     for rid, r in result["retrievers"].items():
         if "error" not in r:
             files[f"{stem}-{file_part(rid)}.trec"] = to_trec(result, rid)

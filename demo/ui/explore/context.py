@@ -18,7 +18,12 @@ TABS = ("explore", "scoreboard", "inspect")
 @dataclass(frozen=True, eq=False)
 class ExploreUI:
     """The Explore tab's components (the picker bar's are in Bar)."""
-    state: gr.State  # {"dataset", "instance", "result", "instruction", "shown", "plotted"}
+    # Per-session state in three parts, each written by one kind of handler only, so that events
+    # running at once (a tour step opened while the last plots are drawn) cannot write back a stale
+    # copy of another's part: `state` the picked instance {"dataset", "instance"} (the pickers),
+    # `view` what the columns show {"result", "instruction", "dataset", "shown"} or {"refused"}
+    # (columns.refresh), `plotted` what the plots show {"drawn", "dataset_shown"} (plots_panel.replot).
+    state: gr.State
     instruction: gr.Textbox
     qinfo: gr.HTML
     variant: gr.Dropdown
@@ -41,6 +46,8 @@ class ExploreUI:
     copy_btn: gr.Button
     export_btn: gr.Button
     files: gr.File
+    view: gr.State  # see `state`
+    plotted: gr.State
 
 
 @dataclass(frozen=True, eq=False)

@@ -27,20 +27,20 @@ def on_reset(state):
     return (state or {}).get("instance", {}).get("instruction", ""), None
 
 
-def apply_variant(ctx: Ctx, choice, dataset, retrievers, k, grade, order, tab, state, session_runs=None,
+def apply_variant(ctx: Ctx, choice, dataset, retrievers, k, grade, order, tab, state, view, session_runs=None,
                   progress=gr.Progress()) -> dict:
     text = on_variant(choice, state)
     if not isinstance(text, str):
-        return {ctx.ui.state: state}
+        return {ctx.ui.view: view}
     return {ctx.ui.instruction: text,
-            **refresh(ctx, dataset, text, retrievers, k, grade, order, tab, state, session_runs, progress)}
+            **refresh(ctx, dataset, text, retrievers, k, grade, order, tab, state, view, session_runs, progress)}
 
 
-def apply_reset(ctx: Ctx, dataset, retrievers, k, grade, order, tab, state, session_runs=None,
+def apply_reset(ctx: Ctx, dataset, retrievers, k, grade, order, tab, state, view, session_runs=None,
                 progress=gr.Progress()) -> dict:
     text, variant = on_reset(state)
     return {ctx.ui.instruction: text, ctx.ui.variant: variant,
-            **refresh(ctx, dataset, text, retrievers, k, grade, order, tab, state, session_runs, progress)}
+            **refresh(ctx, dataset, text, retrievers, k, grade, order, tab, state, view, session_runs, progress)}
 
 
 def _link_settings(ctx: Ctx, params: dict, problems: list[str]):

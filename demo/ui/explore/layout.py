@@ -93,7 +93,7 @@ def layout(explorer: Explorer, bar: Bar) -> ExploreUI:
     why.build(explorer, bar.dataset, instruction, state)  # a floating panel, opened from a card
     return ExploreUI(state, instruction, qinfo, variant, grade, reset, summary, live_btn, rankings, robustness_plot,
                      robustness_text, focus, rank_shift_plot, rank_shift_text, sweep_plot, sweep_text, dataset_plot,
-                     dataset_text, gr.State(""), link, copy_btn, export_btn, files)
+                     dataset_text, gr.State(""), link, copy_btn, export_btn, files, gr.State({}), gr.State({}))
 
 
 def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, tabs: gr.Tabs,
@@ -110,15 +110,16 @@ def wire(ctx: Ctx, app: gr.Blocks, present: gr.Checkbox | None, dark: gr.Checkbo
     dataset, query, order, instance, retrievers, k = bar.dataset, bar.query, bar.order, bar.instance, bar.retrievers, bar.k
     columns_event = dict(fn=bind(columns.refresh, ctx),
                          inputs=[dataset, ui.instruction, retrievers, k, ui.grade, order, ctx.tab_state, ui.state,
-                                 bar.runs],
-                         outputs=[ui.rankings, ui.summary, ui.link, ui.state], trigger_mode="always_last",
+                                 ui.view, bar.runs],
+                         outputs=[ui.rankings, ui.summary, ui.link, ui.view], trigger_mode="always_last",
                          show_progress="minimal", show_progress_on=[ui.rankings], **PRIVATE)  # one indicator
     flags = [present, dark] if present is not None and dark is not None else [present] if present is not None else []
     drawing = dict(fn=bind(plots_panel.replot, ctx),
-                   inputs=[dataset, ui.instruction, retrievers, k, ui.grade, ui.focus, ui.state, bar.runs] + flags
+                   inputs=[dataset, ui.instruction, retrievers, k, ui.grade, ui.focus, ui.state, ui.view, ui.plotted,
+                           bar.runs] + flags
                    + ([ui.step_plot] if len(flags) == 2 else []),
                    outputs=[ui.robustness_plot, ui.robustness_text, ui.focus, ui.rank_shift_plot, ui.rank_shift_text,
-                            ui.sweep_plot, ui.sweep_text, ui.dataset_plot, ui.dataset_text, ui.state],
+                            ui.sweep_plot, ui.sweep_text, ui.dataset_plot, ui.dataset_text, ui.plotted],
                    trigger_mode="always_last", show_progress="hidden", **PRIVATE)
 
     def live(event):
@@ -142,7 +143,7 @@ def wire(ctx: Ctx, app: gr.Blocks, present: gr.Checkbox | None, dark: gr.Checkbo
         columns.make_link, link_inputs, ui.link, **PRIVATE)
     # a variant or the reset sets the editor and draws the columns in one round trip, then the plots;
     # this session's runs too: the columns and the plots then agree on what is shown
-    view_args = [dataset, retrievers, k, ui.grade, order, ctx.tab_state, ui.state, bar.runs]
+    view_args = [dataset, retrievers, k, ui.grade, order, ctx.tab_state, ui.state, ui.view, bar.runs]
     ui.variant.input(bind(editor.apply_variant, ctx), [ui.variant] + view_args,
                      [ui.instruction] + columns_event["outputs"], trigger_mode="always_last",
                      show_progress="minimal", show_progress_on=[ui.rankings], **PRIVATE).then(**drawing)
@@ -158,7 +159,7 @@ def wire(ctx: Ctx, app: gr.Blocks, present: gr.Checkbox | None, dark: gr.Checkbo
     if dark is not None:
         dark.change(**drawing)
     ui.copy_btn.click(None, ui.link, ui.link, js=COPY_LINK_JS, **PRIVATE)
-    ui.export_btn.click(columns.on_export, ui.state, ui.files, **PRIVATE)
+    ui.export_btn.click(columns.on_export, ui.view, ui.files, **PRIVATE)
     return Explore(state=ui.state, picks=picks, live=columns_event, pick=bind(picker.on_pick, ctx),
                    refresh=columns_event["fn"], make_link=columns.make_link, link_inputs=link_inputs, link=ui.link,
                    drawing=drawing, loaded=loaded, ctx=ctx)

@@ -54,25 +54,27 @@ def dataset_chart(ctx: Ctx, dataset, retrievers, k, style, session_runs=None) ->
             plot_text("dataset_summary", board, published))
 
 
-def replot(ctx: Ctx, dataset, instruction, retrievers, k, grade, focus, state, session_runs=None,
+def replot(ctx: Ctx, dataset, instruction, retrievers, k, grade, focus, state, view, plotted, session_runs=None,
            presenting=False, dark=False, step_plot="") -> dict:
     """Step 2: the sweep and the three plots with their text, unless the editor moved on; the
-    dataset chart when a tour step shows it (`step_plot`, demo.tour.PLOTS)."""
+    dataset chart when a tour step shows it (`step_plot`, demo.tour.PLOTS). Reads the picked
+    instance (`state`) and the columns' `view`; writes only `plotted`, what the plots show."""
     ui = ctx.ui
-    info, result = (state or {}).get("instance"), (state or {}).get("result")
+    info, view, plotted = (state or {}).get("instance"), view or {}, plotted or {}
+    result = view.get("result")
     shown = view_key(dataset, info, instruction, retrievers, k, grade, session_runs)
-    why_not = (state or {}).get("refused")
+    why_not = view.get("refused")
     if why_not and why_not[0] == shown:
-        return {**refused(ctx, why_not[1]), ui.state: {**state, "plotted": None}}
-    if not info or not result or state.get("shown") != shown:
-        return {ui.state: state}  # stale: a newer refresh is on its way
+        return {**refused(ctx, why_not[1]), ui.plotted: {**plotted, "drawn": None}}
+    if not info or not result or view.get("shown") != shown:
+        return {ui.plotted: plotted}  # stale: a newer refresh is on its way
     result = on_screen(result, bool(presenting))
     rids = list(result["retrievers"])
     focus = default_focus(focus, rids)
     style = style_name(bool(presenting), bool(dark))
     drawn = shown + [focus, style, step_plot or ""]
-    if state.get("plotted") == drawn:
-        return {ui.state: state}
+    if plotted.get("drawn") == drawn:
+        return {ui.plotted: plotted}
     try:
         sweep = ctx.explorer.sweep(dataset, info["query_id"], rids, k, info["instance_id"], instruction,
                                    graded(grade), runs=session_runs)
@@ -85,14 +87,14 @@ def replot(ctx: Ctx, dataset, instruction, retrievers, k, grade, focus, state, s
            ui.rank_shift_plot: rank_shift_figure(result, focus, style=style),
            ui.rank_shift_text: plot_text("rank_shift_summary", result, focus),
            ui.sweep_plot: sweep_fig, ui.sweep_text: sweep_text,
-           ui.state: {**state, "plotted": drawn}}
+           ui.plotted: {**plotted, "drawn": drawn}}
     if step_plot == "dataset":
         fig, text = dataset_chart(ctx, dataset, rids, k, style, session_runs)
         out.update({ui.dataset_plot: gr.update(value=fig, visible=True), ui.dataset_text: text})
-        out[ui.state]["dataset_shown"] = True
-    elif state.get("dataset_shown"):  # hidden once, not re-sent with every refresh
+        out[ui.plotted]["dataset_shown"] = True
+    elif plotted.get("dataset_shown"):  # hidden once, not re-sent with every refresh
         out.update({ui.dataset_plot: gr.update(visible=False), ui.dataset_text: ""})
-        out[ui.state]["dataset_shown"] = False
+        out[ui.plotted]["dataset_shown"] = False
     return out
 
 
