@@ -160,7 +160,7 @@ body[data-why="closed"] .why { display: none; }
 # - on a phone, the buttons above the columns scroll to one column;
 # - typing in the editor refreshes after a pause (DEBOUNCE_MS); a paste, a drop or any single edit that
 #   inserts several characters refreshes at once. The refresh is a click on a hidden button, whose
-#   event runs with trigger_mode="always_last": while one refresh runs, only the newest waits.
+#   event skips the queue and is numbered, so that an overtaken one sends nothing (demo.ui.latest).
 # 200, not 150: at 150 a 2-core host running Chromium too refreshed on most keys at InstructIR size
 # (10-40 requests per typed phrase, key events stalled) and settled later (benchmarks/RESULTS-browser.md).
 DEBOUNCE_MS = 200

@@ -14,6 +14,7 @@ from demo.ui.app import build_page
 from demo.ui.explore import columns, editor, picker, plots_panel
 from demo.ui.explore.context import AUTO
 from demo.ui.inspect_handlers import on_open, on_page, on_retrievers
+from demo.ui.latest import Latest
 
 QUIET = dict(progress=lambda *a, **k: None)
 SKIP = {"__type__": "update"}  # gr.skip(): what Gradio sends for a component a handler leaves out
@@ -91,6 +92,34 @@ def test_plots_follow_the_columns_and_skip_stale_work(ctx):
     assert ex.sweep_calls == before + 1  # already drawn
     plots_panel.replot(ctx, "demo", text, rids, 10, AUTO, "bm25", state, shown, drawn[ui.plotted])
     assert ex.sweep_calls == before + 2  # another retriever for the rank movement
+
+
+def test_an_overtaken_typing_refresh_sends_nothing(ctx):
+    """Typing refreshes skip the queue and may overlap: one that a newer request of the same page
+    has overtaken computes nothing (overtaken before) or sends nothing (overtaken while computing)."""
+    import dataclasses
+    ui, ex = ctx.ui, ctx.explorer
+    state = {"dataset": "demo", "instance": ex.instance("demo", "201_1")}
+    args = ("demo", state["instance"]["instruction"] + " Be brief.", ["bm25"], 10, AUTO, "dataset", "explore", state, {},
+            None)
+    latest, page, other = Latest(), SimpleNamespace(session_hash="p1"), SimpleNamespace(session_hash="p2")
+    latest.arrive("p1", 5)
+    before = ex.rank_calls
+    assert columns.typed(ctx, latest, 4, *args, page) == {} and ex.rank_calls == before  # not even computed
+    assert ui.rankings in columns.typed(ctx, latest, 6, *args, page)
+    assert ui.rankings in columns.typed(ctx, latest, 1, *args, other)  # another page has its own numbers
+
+    class Overtaking:  # a newer request of page p1 arrives while this one is computing
+        def __getattr__(self, name):
+            return getattr(ex, name)
+
+        def rank(self, *a, **kw):
+            latest.arrive("p1", 8)
+            return ex.rank(*a, **kw)
+
+    slow_ctx = dataclasses.replace(ctx, explorer=Overtaking())
+    assert columns.typed(slow_ctx, latest, 7, *args[:1], args[1] + " Again.", *args[2:], page) == {}
+    assert latest.is_newest("p1", 8) and not latest.is_newest("p1", 7)
 
 
 def test_refresh_guards_say_why_and_keep_the_state(ctx):

@@ -5,6 +5,7 @@ and the debounced refresh. One app server and one browser for the module; one pa
 viewport and colour scheme. Screenshots go to screenshots/ (gitignored)."""
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlencode
 
 from demo.ui.render import summarize
@@ -231,7 +232,7 @@ def test_typing_is_debounced_into_few_refreshes(pages, url, explorer, bench):
     page = pages((1440, 900), "light")
     show(page, url)
     joins = []
-    page.on("request", lambda r: joins.append(r) if "/queue/join" in r.url else None)
+    page.on("request", lambda r: joins.append(r) if re.search("/queue/join|/run/", r.url) else None)
     area = page.locator("#instruction textarea")
     area.click()
     area.press("Control+End")

@@ -9,6 +9,7 @@ from demo.service import MAX_INSTRUCTION_CHARS
 from demo.ui.controls import DATASET_ORDER, model_ids
 from demo.ui.explore.context import Ctx, graded, view_key
 from demo.ui.explore.picker import order_update
+from demo.ui.latest import Latest
 from demo.ui.export import deep_link, file_part, to_csv, to_json, to_trec, write_exports
 from demo.ui.render import render_error, render_rankings, render_summary, summarize
 
@@ -62,6 +63,19 @@ def refresh(ctx: Ctx, dataset, instruction, retrievers, k, grade, order, tab, st
     return {ui.rankings: html, ui.summary: render_summary(result),
             ui.link: make_link(dataset, order, instruction, retrievers, k, grade, tab, state),
             ui.view: {"result": result, "instruction": instruction, "dataset": dataset, "shown": shown}}
+
+
+def typed(ctx: Ctx, latest: Latest, seq, dataset, instruction, retrievers, k, grade, order, tab, state, view,
+          session_runs=None, request: gr.Request = None) -> dict:
+    """A refresh while typing (outside the queue, so requests may overlap): nothing for a request
+    that a newer one of the same page has overtaken, before or after computing (demo.ui.latest)."""
+    page, seq = getattr(request, "session_hash", None) or "no-session", int(seq or 0)
+    latest.arrive(page, seq)
+    if not latest.is_newest(page, seq):
+        return {}
+    out = refresh(ctx, dataset, instruction, retrievers, k, grade, order, tab, state, view, session_runs,
+                  lambda *a, **kw: None)  # no progress bar outside the queue
+    return out if latest.is_newest(page, seq) else {}
 
 
 def refuse(ctx: Ctx, shown, message: str) -> dict:

@@ -22,6 +22,7 @@ from demo.ui.binding import PRIVATE, bind
 from demo.ui.controls import Bar, retriever_choices
 from demo.ui.explore import columns, editor, picker, plots_panel
 from demo.ui.explore.context import Ctx, ExploreUI
+from demo.ui.latest import TYPED_SEQ_JS, Latest
 from demo.ui.layout import COPY_LINK_JS
 
 
@@ -64,6 +65,7 @@ def layout(explorer: Explorer, bar: Bar) -> ExploreUI:
                 reset = gr.Button("↺ Original", elem_id="reset", size="sm", scale=1, min_width=90)
     summary = gr.HTML(elem_id="summary")
     live_btn = gr.Button("Refresh", elem_id="live-refresh")
+    typed_seq = gr.Number(0, visible=False)  # the typing refresh's number, set by the page (demo.ui.latest)
     with gr.Row(equal_height=False, elem_id="results-row"):
         with gr.Column(scale=3, min_width=880):
             rankings = gr.HTML(elem_id="rankings")
@@ -93,7 +95,7 @@ def layout(explorer: Explorer, bar: Bar) -> ExploreUI:
     why.build(explorer, bar.dataset, instruction, state)  # a floating panel, opened from a card
     return ExploreUI(state, instruction, qinfo, variant, grade, reset, summary, live_btn, rankings, robustness_plot,
                      robustness_text, focus, rank_shift_plot, rank_shift_text, sweep_plot, sweep_text, dataset_plot,
-                     dataset_text, gr.State(""), link, copy_btn, export_btn, files, gr.State({}), gr.State({}))
+                     dataset_text, gr.State(""), link, copy_btn, export_btn, files, gr.State({}), gr.State({}), typed_seq)
 
 
 def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, tabs: gr.Tabs,
@@ -149,10 +151,14 @@ def wire(ctx: Ctx, app: gr.Blocks, present: gr.Checkbox | None, dark: gr.Checkbo
                      show_progress="minimal", show_progress_on=[ui.rankings], **PRIVATE).then(**drawing)
     ui.reset.click(bind(editor.apply_reset, ctx), view_args, [ui.instruction, ui.variant] + columns_event["outputs"],
                    show_progress="minimal", show_progress_on=[ui.rankings], **PRIVATE).then(**drawing)
-    # typing: a debounced click on the hidden button (layout.PAGE_JS); leaving the box, picking
-    # retrievers, Enter in k and the grading choice refresh at once (a view already shown is skipped)
-    live(lambda **kw: gr.on([ui.live_btn.click, ui.instruction.blur, retrievers.input, k.submit, k.blur,
-                             ui.grade.input], **kw))
+    # typing: a debounced click on the hidden button (layout.PAGE_JS), outside the queue, each request
+    # numbered by the page so that an overtaken one sends nothing (demo.ui.latest); leaving the box,
+    # picking retrievers, Enter in k and the grading choice refresh at once, queued (a view already
+    # shown is skipped)
+    ui.live_btn.click(bind(columns.typed, ctx, Latest()), [ui.typed_seq] + columns_event["inputs"],
+                      columns_event["outputs"], js=TYPED_SEQ_JS, queue=False, trigger_mode="multiple",
+                      show_progress="hidden", **PRIVATE).then(**drawing)
+    live(lambda **kw: gr.on([ui.instruction.blur, retrievers.input, k.submit, k.blur, ui.grade.input], **kw))
     ui.focus.input(**drawing)
     if present is not None:
         present.change(**drawing)
