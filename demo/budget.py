@@ -40,6 +40,7 @@ LIMITS = {
     "explain": Limits(2048, 60.0),
     "inspect": Limits(1_100_000, 900.0),
 }
+EVENTS_AT_ONCE = 8  # a page event's workers in all (Gradio's queue), and unqueued typing refreshes (ui.latest)
 HEAVY_PER_VISITOR = 2  # public mode: heavy requests (explain, sweep, inspect) one visitor runs at once
 HEAVY_IN_ALL = 1  # public mode: heavy requests running at once in all (Gradio's concurrency group): one,
 # so that on a 2-core Space a core stays free for /rank (benchmarks/RESULTS-attack.md)

@@ -134,7 +134,7 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
         grouped = dict(concurrency_id="heavy", concurrency_limit=budget.HEAVY_IN_ALL) if public else {}
         for name in ("sweep", "inspect", "explain", "compare"):
             gr.api(bind(getattr(api, f"api_{name}"), explorer, heavy), api_name=name, **grouped)
-    app.queue(default_concurrency_limit=8)
+    app.queue(default_concurrency_limit=budget.EVENTS_AT_ONCE)
     return Page(app, view, inspect_ctx, tour_ctx)
 
 

@@ -7,8 +7,11 @@ already computing, so an older text never replaces a newer one on screen (docs/a
 from __future__ import annotations
 
 import threading
+from typing import Callable
 
 from cachetools import TTLCache
+
+from demo.budget import EVENTS_AT_ONCE
 
 # In the page: the typing refresh's first input (a hidden number) becomes the page's next number.
 TYPED_SEQ_JS = "(seq, ...rest) => [(window.__ixTypedSeq = (window.__ixTypedSeq || 0) + 1), ...rest]"
@@ -16,11 +19,26 @@ TYPED_SEQ_JS = "(seq, ...rest) => [(window.__ixTypedSeq = (window.__ixTypedSeq |
 
 class Latest:
     """The newest request number seen per page (Gradio's session hash); pages idle for `ttl`
-    seconds are forgotten, and at most `pages` are kept."""
+    seconds are forgotten, and at most `pages` are kept. At most `at_once` requests compute at
+    once, as many as the queue would run (the queue does not bound unqueued events)."""
 
-    def __init__(self, pages: int = 10_000, ttl: float = 3600.0):
+    def __init__(self, at_once: int = EVENTS_AT_ONCE, pages: int = 10_000, ttl: float = 3600.0):
         self._newest: TTLCache = TTLCache(maxsize=pages, ttl=ttl)
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(at_once)
+
+    def run(self, request, seq, compute: Callable[[], dict]) -> dict:
+        """compute()'s updates, or none ({}) when a newer request of the same page has arrived
+        before it starts, while it waits for a slot, or while it computes."""
+        page, seq = getattr(request, "session_hash", None) or "no-session", int(seq or 0)
+        self.arrive(page, seq)
+        if not self.is_newest(page, seq):
+            return {}
+        with self._slots:
+            if not self.is_newest(page, seq):
+                return {}
+            out = compute()
+        return out if self.is_newest(page, seq) else {}
 
     def arrive(self, page: str, seq: int) -> None:
         with self._lock:

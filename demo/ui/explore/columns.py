@@ -69,13 +69,8 @@ def typed(ctx: Ctx, latest: Latest, seq, dataset, instruction, retrievers, k, gr
           session_runs=None, request: gr.Request = None) -> dict:
     """A refresh while typing (outside the queue, so requests may overlap): nothing for a request
     that a newer one of the same page has overtaken, before or after computing (demo.ui.latest)."""
-    page, seq = getattr(request, "session_hash", None) or "no-session", int(seq or 0)
-    latest.arrive(page, seq)
-    if not latest.is_newest(page, seq):
-        return {}
-    out = refresh(ctx, dataset, instruction, retrievers, k, grade, order, tab, state, view, session_runs,
-                  lambda *a, **kw: None)  # no progress bar outside the queue
-    return out if latest.is_newest(page, seq) else {}
+    return latest.run(request, seq, lambda: refresh(ctx, dataset, instruction, retrievers, k, grade, order, tab, state,
+                                                    view, session_runs, lambda *a, **kw: None))  # no progress bar
 
 
 def refuse(ctx: Ctx, shown, message: str) -> dict:
