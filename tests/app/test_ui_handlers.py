@@ -191,6 +191,13 @@ def test_variant_and_reset(ctx):
         {ui.view: {}}
     out = editor.apply_reset(ctx, "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, {}, **QUIET)
     assert out[ui.instruction] == info["instruction"] and out[ui.variant] is None
+    # from the page: numbered like typing, outside the queue (demo.ui.latest)
+    latest, page = Latest(), SimpleNamespace(session_hash="v")
+    out = editor.picked_variant(ctx, latest, 2, "0", "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, {}, None,
+                                page)
+    assert out[ui.instruction] == info["variants"][0]["text"] and "data-retriever" in out[ui.rankings]
+    assert editor.pressed_reset(ctx, latest, 1, "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, {}, None,
+                                page) == {}  # overtaken by the variant
 
 
 def test_a_deep_link_restores_the_view_and_says_what_it_cannot(ctx):

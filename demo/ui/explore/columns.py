@@ -70,7 +70,11 @@ def typed(ctx: Ctx, latest: Latest, seq, dataset, instruction, retrievers, k, gr
     """A refresh while typing (outside the queue, so requests may overlap): nothing for a request
     that a newer one of the same page has overtaken, before or after computing (demo.ui.latest)."""
     return latest.run(request, seq, lambda: refresh(ctx, dataset, instruction, retrievers, k, grade, order, tab, state,
-                                                    view, session_runs, lambda *a, **kw: None))  # no progress bar
+                                                    view, session_runs, no_progress))
+
+
+def no_progress(*args, **kwargs) -> None:
+    """The progress bar of a refresh outside the queue: none (Gradio reports progress through it)."""
 
 
 def refuse(ctx: Ctx, shown, message: str) -> dict:

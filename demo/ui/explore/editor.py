@@ -9,9 +9,10 @@ from demo.errors import UserError
 from demo.tour import STEPS
 from demo.ui.controls import (DATASET_ORDER, DEFAULT_RETRIEVERS, order_choices, order_value, parse_order,
                               retriever_choices, split_retrievers)
-from demo.ui.explore.columns import refresh
+from demo.ui.explore.columns import no_progress, refresh
 from demo.ui.explore.context import MAX_K, TABS, Ctx, notice
 from demo.ui.explore.picker import run_ids, select
+from demo.ui.latest import Latest
 
 
 def on_variant(choice, state):
@@ -41,6 +42,20 @@ def apply_reset(ctx: Ctx, dataset, retrievers, k, grade, order, tab, state, view
     text, variant = on_reset(state)
     return {ctx.ui.instruction: text, ctx.ui.variant: variant,
             **refresh(ctx, dataset, text, retrievers, k, grade, order, tab, state, view, session_runs, progress)}
+
+
+def picked_variant(ctx: Ctx, latest: Latest, seq, choice, dataset, retrievers, k, grade, order, tab, state, view,
+                   session_runs=None, request: gr.Request = None) -> dict:
+    """A variant picked: an edit like typing, so outside the queue and numbered (demo.ui.latest)."""
+    return latest.run(request, seq, lambda: apply_variant(ctx, choice, dataset, retrievers, k, grade, order, tab,
+                                                          state, view, session_runs, no_progress))
+
+
+def pressed_reset(ctx: Ctx, latest: Latest, seq, dataset, retrievers, k, grade, order, tab, state, view,
+                  session_runs=None, request: gr.Request = None) -> dict:
+    """The reset: an edit like typing (demo.ui.latest)."""
+    return latest.run(request, seq, lambda: apply_reset(ctx, dataset, retrievers, k, grade, order, tab, state, view,
+                                                        session_runs, no_progress))
 
 
 def _link_settings(ctx: Ctx, params: dict, problems: list[str]):

@@ -146,18 +146,18 @@ def wire(ctx: Ctx, app: gr.Blocks, present: gr.Checkbox | None, dark: gr.Checkbo
     # a variant or the reset sets the editor and draws the columns in one round trip, then the plots;
     # this session's runs too: the columns and the plots then agree on what is shown
     view_args = [dataset, retrievers, k, ui.grade, order, ctx.tab_state, ui.state, ui.view, bar.runs]
-    ui.variant.input(bind(editor.apply_variant, ctx), [ui.variant] + view_args,
-                     [ui.instruction] + columns_event["outputs"], trigger_mode="always_last",
-                     show_progress="minimal", show_progress_on=[ui.rankings], **PRIVATE).then(**drawing)
-    ui.reset.click(bind(editor.apply_reset, ctx), view_args, [ui.instruction, ui.variant] + columns_event["outputs"],
-                   show_progress="minimal", show_progress_on=[ui.rankings], **PRIVATE).then(**drawing)
-    # typing: a debounced click on the hidden button (layout.PAGE_JS), outside the queue, each request
-    # numbered by the page so that an overtaken one sends nothing (demo.ui.latest); leaving the box,
-    # picking retrievers, Enter in k and the grading choice refresh at once, queued (a view already
-    # shown is skipped)
-    ui.live_btn.click(bind(columns.typed, ctx, Latest()), [ui.typed_seq] + columns_event["inputs"],
-                      columns_event["outputs"], js=TYPED_SEQ_JS, queue=False, trigger_mode="multiple",
-                      show_progress="hidden", **PRIVATE).then(**drawing)
+    # An edit of the text (typing: a debounced click on the hidden button, layout.PAGE_JS; a variant; the
+    # reset) skips the queue, each request numbered by the page so that an overtaken one sends nothing
+    # (demo.ui.latest). Leaving the box, picking retrievers, Enter in k and the grading choice refresh
+    # at once, queued (a view already shown is skipped).
+    latest, seq = Latest(), [ui.typed_seq]
+    edit = dict(js=TYPED_SEQ_JS, queue=False, trigger_mode="multiple", show_progress="hidden", **PRIVATE)
+    ui.variant.input(bind(editor.picked_variant, ctx, latest), seq + [ui.variant] + view_args,
+                     [ui.instruction] + columns_event["outputs"], **edit).then(**drawing)
+    ui.reset.click(bind(editor.pressed_reset, ctx, latest), seq + view_args,
+                   [ui.instruction, ui.variant] + columns_event["outputs"], **edit).then(**drawing)
+    ui.live_btn.click(bind(columns.typed, ctx, latest), seq + columns_event["inputs"], columns_event["outputs"],
+                      **edit).then(**drawing)
     live(lambda **kw: gr.on([ui.instruction.blur, retrievers.input, k.submit, k.blur, ui.grade.input], **kw))
     ui.focus.input(**drawing)
     if present is not None:
