@@ -52,9 +52,11 @@ def _synonyms(wn, word: str) -> tuple[str, ...]:
 
 def _base_synonyms(wn, word: str) -> tuple[str, ...]:
     senses = wn.synsets(word)
+    counts = _tag_counts(wn)
 
     def count(synset) -> int:
-        return max((lemma.count() for lemma in synset.lemmas() if lemma.name().lower() == word), default=0)
+        return max((counts.get(lemma.key(), 0) if counts is not None else lemma.count()
+                    for lemma in synset.lemmas() if lemma.name().lower() == word), default=0)
     for sense in sorted(senses, key=lambda s: (-count(s), senses.index(s)))[:2]:
         found = sorted({n for n in (lemma.name() for lemma in sense.lemmas())
                         if n.isalpha() and n.islower() and n != word  # one word, not a name, not itself
@@ -62,6 +64,20 @@ def _base_synonyms(wn, word: str) -> tuple[str, ...]:
         if found:
             return tuple(found)
     return ()
+
+
+@lru_cache(maxsize=4)
+def _tag_counts(wn) -> dict[str, int] | None:
+    """WordNet's tagged-sense counts (cntlist.rev) by lemma key, read once: the counts
+    `Lemma.count()` gives, which nltk finds by a binary search on disk per lemma (about half of a
+    new query's sweep at InstructIR's size, benchmarks/RESULTS-api.md). None without the file
+    (then `Lemma.count()` answers, as before)."""
+    try:
+        with wn.open("cntlist.rev") as f:
+            lines = f.read().splitlines()
+    except (OSError, LookupError):
+        return None
+    return {line.split(" ", 1)[0]: int(line.rsplit(" ", 1)[-1]) for line in lines if line.strip()}
 
 
 def replace_synonyms(text: str, seed, rate: float = RATE) -> str:

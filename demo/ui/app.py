@@ -134,7 +134,9 @@ def build_page(explorer: Explorer | None = None, default_dataset: str = "demo") 
         grouped = dict(concurrency_id="heavy", concurrency_limit=budget.HEAVY_IN_ALL) if public else {}
         for name in ("sweep", "inspect", "explain", "compare"):
             gr.api(bind(getattr(api, f"api_{name}"), explorer, heavy), api_name=name, **grouped)
-    app.queue(default_concurrency_limit=budget.EVENTS_AT_ONCE)
+    # public mode: no REST route around the queue (/gradio_api/run/<name>, open by default off a Space), so
+    # a direct call keeps the concurrency group above (docs/architecture.md, "Bounds per request")
+    app.queue(default_concurrency_limit=budget.EVENTS_AT_ONCE, **({"api_open": False} if public else {}))
     return Page(app, view, inspect_ctx, tour_ctx)
 
 

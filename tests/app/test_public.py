@@ -391,3 +391,25 @@ def test_public_uploads_have_a_size_limit(public):
     assert big.status_code == 413, (big.status_code, big.text[:200])
 
 
+
+
+def test_public_api_has_no_route_around_the_queue(public):
+    """/gradio_api/run/<name> would skip the queue and so the heavy endpoints' concurrency group; the
+    queued routes (gradio_client's, and /gradio_api/call/<name>) and the page's unqueued events
+    still answer."""
+    import httpx
+    client, url, _ = public
+    inst = next(iter(new_explorer().benchmark("demo").instances))
+    direct = httpx.post(url + "gradio_api/run/instance", json={"data": ["demo", inst]}, timeout=30)
+    assert direct.status_code == 404, (direct.status_code, direct.text[:200])
+    with httpx.Client(base_url=url + "gradio_api/", timeout=30) as http:
+        event = http.post("call/instance", json={"data": ["demo", inst]}).raise_for_status().json()["event_id"]
+        assert "event: complete" in http.get(f"call/instance/{event}").text
+    assert client.predict("demo", inst, api_name="/instance")["instance_id"] == inst
+    # the page's unqueued events (typing refreshes) take the same route and stay open
+    unqueued = [d for d in httpx.get(url + "config", timeout=30).json()["dependencies"]
+                if d.get("queue") is False and d.get("backend_fn")]
+    assert unqueued
+    page = httpx.post(url + "gradio_api/run/predict", timeout=30, json={
+        "data": [None] * len(unqueued[0]["inputs"]), "fn_index": unqueued[0]["id"], "session_hash": "page"})
+    assert page.status_code != 404, page.text[:200]
