@@ -391,8 +391,6 @@ def test_public_uploads_have_a_size_limit(public):
     assert big.status_code == 413, (big.status_code, big.text[:200])
 
 
-
-
 def test_public_api_has_no_route_around_the_queue(public):
     """/gradio_api/run/<name> would skip the queue and so the heavy endpoints' concurrency group; the
     queued routes (gradio_client's, and /gradio_api/call/<name>) and the page's unqueued events
