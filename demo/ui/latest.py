@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
+import gradio as gr
 from cachetools import TTLCache
 
 from demo.budget import EVENTS_AT_ONCE
@@ -28,17 +29,18 @@ class Latest:
         self._slots = threading.BoundedSemaphore(at_once)
 
     def run(self, request, seq, compute: Callable[[], dict]) -> dict:
-        """compute()'s updates, or none ({}) when a newer request of the same page has arrived
-        before it starts, while it waits for a slot, or while it computes."""
+        """compute()'s updates, or none (gr.skip(): every output keeps its value) when a newer
+        request of the same page has arrived before it starts, while it waits for a slot, or while
+        it computes."""
         page, seq = getattr(request, "session_hash", None) or "no-session", int(seq or 0)
         self.arrive(page, seq)
         if not self.is_newest(page, seq):
-            return {}
+            return gr.skip()
         with self._slots:
             if not self.is_newest(page, seq):
-                return {}
+                return gr.skip()
             out = compute()
-        return out if self.is_newest(page, seq) else {}
+        return out if self.is_newest(page, seq) else gr.skip()
 
     def arrive(self, page: str, seq: int) -> None:
         with self._lock:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import threading
 from types import SimpleNamespace
 
+import gradio as gr
+
 from demo.ui.latest import Latest
+
+SKIP = gr.skip()  # every output keeps its value
 
 PAGE, OTHER = SimpleNamespace(session_hash="a"), SimpleNamespace(session_hash="b")
 
@@ -13,7 +17,7 @@ PAGE, OTHER = SimpleNamespace(session_hash="a"), SimpleNamespace(session_hash="b
 def test_an_older_number_gets_nothing_and_pages_are_apart():
     latest = Latest()
     assert latest.run(PAGE, 2, lambda: {"x": 2}) == {"x": 2}
-    assert latest.run(PAGE, 1, lambda: {"x": 1}) == {}  # overtaken before it started
+    assert latest.run(PAGE, 1, lambda: {"x": 1}) == SKIP  # overtaken before it started
     assert latest.run(OTHER, 1, lambda: {"x": 1}) == {"x": 1}
     assert latest.run(None, "3", lambda: {"x": 3}) == {"x": 3}  # no session: one shared page; a string number
 
@@ -38,7 +42,7 @@ def test_overtaken_while_waiting_for_a_slot_computes_nothing():
     release.set()
     first.join(10)
     waiting.join(10)
-    assert answers["b"] == {} and "b" not in computed and computed == [{"x": 1}]
+    assert answers["b"] == SKIP and "b" not in computed and computed == [{"x": 1}]
 
 
 def test_overtaken_while_computing_sends_nothing():
@@ -48,4 +52,4 @@ def test_overtaken_while_computing_sends_nothing():
         latest.arrive("a", 9)
         return {"x": 8}
 
-    assert latest.run(PAGE, 8, overtaken) == {}
+    assert latest.run(PAGE, 8, overtaken) == SKIP

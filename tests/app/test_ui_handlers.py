@@ -105,7 +105,7 @@ def test_an_overtaken_typing_refresh_sends_nothing(ctx):
     latest, page, other = Latest(), SimpleNamespace(session_hash="p1"), SimpleNamespace(session_hash="p2")
     latest.arrive("p1", 5)
     before = ex.rank_calls
-    assert columns.typed(ctx, latest, 4, *args, page) == {} and ex.rank_calls == before  # not even computed
+    assert columns.typed(ctx, latest, 4, *args, page) == SKIP and ex.rank_calls == before  # not even computed
     assert ui.rankings in columns.typed(ctx, latest, 6, *args, page)
     assert ui.rankings in columns.typed(ctx, latest, 1, *args, other)  # another page has its own numbers
 
@@ -118,7 +118,7 @@ def test_an_overtaken_typing_refresh_sends_nothing(ctx):
             return ex.rank(*a, **kw)
 
     slow_ctx = dataclasses.replace(ctx, explorer=Overtaking())
-    assert columns.typed(slow_ctx, latest, 7, *args[:1], args[1] + " Again.", *args[2:], page) == {}
+    assert columns.typed(slow_ctx, latest, 7, *args[:1], args[1] + " Again.", *args[2:], page) == SKIP
     assert latest.is_newest("p1", 8) and not latest.is_newest("p1", 7)
 
 
@@ -197,7 +197,7 @@ def test_variant_and_reset(ctx):
                                 page)
     assert out[ui.instruction] == info["variants"][0]["text"] and "data-retriever" in out[ui.rankings]
     assert editor.pressed_reset(ctx, latest, 1, "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, {}, None,
-                                page) == {}  # overtaken by the variant
+                                page) == SKIP  # overtaken by the variant
 
 
 def test_a_deep_link_restores_the_view_and_says_what_it_cannot(ctx):
