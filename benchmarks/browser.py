@@ -109,6 +109,7 @@ def main(argv=None) -> int:
     for mid in ("bm25", "minilm"):
         explorer.corpus(dataset, mid)
     bench = explorer.benchmark(dataset)
+    oracle = Explorer()  # the variants' expected texts (section 2), apart from the app's memo
     inst = bench.instances[bench.groups[next(iter(bench.groups))][0]]
     port = free_port()
     app = build_app(explorer)
@@ -146,13 +147,14 @@ def main(argv=None) -> int:
             picks = [v for v in variants if v["kind"] != "original" or v["text"] != inst.instruction]
             times = []
             for v in rng.sample(picks, min(args.variants, len(picks))):
+                # the text MiniLM reads for this variant (query-first, query-only and the like are not the plain
+                # template), from an Explorer of its own and before the click: through the app's Explorer, or
+                # during the click, this ranking would race the page's request for the same text
+                enc = oracle.rank(dataset, inst.instance_id, v["text"], ["minilm"], 10)["retrievers"]["minilm"]["encoded"]
                 page.locator("#variant input").click()
                 option = page.locator("[role=option]", has_text=v["label"]).first
                 option.evaluate("(o) => o.addEventListener('mousedown', () => { window.__ixClick = performance.now(); }, {once: true})")
                 option.click()
-                # MiniLM's text, as for a paste; not through Explorer.rank here, whose ranking would then race
-                # the page's request for the same text (the page's would wait, or be served from the memo)
-                enc = f"{v['text']} [SEP] {inst.query}"
                 times.append(page.evaluate(VARIANT_JS, enc))
                 page.wait_for_timeout(400)
             line("2. variant-click-to-columns", times, 200)
