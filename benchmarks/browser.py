@@ -161,6 +161,11 @@ def main(argv=None) -> int:
 
             settled, refreshes = [], []
             area = page.locator("#instruction textarea")
+            # back to the instance's own instruction: the last variant may be one (query first, query only)
+            # whose text MiniLM does not read as "<text> [SEP] <query>", which the typing below expects
+            page.click("#reset")
+            page.wait_for_function("""(want) => { const pre = document.querySelector('#rankings [data-retriever="minilm"] .encoded pre');
+                                      return pre && pre.textContent === want; }""", arg=f"{inst.instruction} [SEP] {inst.query}")
             for _ in range(args.phrases):
                 area.click()
                 area.press("Control+End")
