@@ -1,9 +1,9 @@
-"""The newest typing refresh wins. Typing refreshes skip Gradio's queue (one HTTP request, no
-join and no event stream: about half the round trip, benchmarks/RESULTS-browser.md), so two of
-one page can overlap and finish out of order. The page numbers each one (TYPED_SEQ_JS); a
-refresh that a newer one of its page has overtaken computes nothing, or sends nothing if it was
-already computing, so an older text never replaces a newer one on screen (docs/architecture.md,
-"Per-session state")."""
+"""The newest edit wins. Edits of the text (typing, a variant, the reset) skip Gradio's queue
+(one HTTP request, no join and no event stream: about half the round trip,
+benchmarks/RESULTS-browser.md), so two of one page can overlap and finish out of order. The page
+numbers each one (EDIT_SEQ_JS); an edit that a newer one of its page has overtaken computes
+nothing, or sends nothing if it was already computing, so an older text never replaces a newer
+one on screen (docs/architecture.md, "Per-session state")."""
 from __future__ import annotations
 
 import threading
@@ -14,8 +14,8 @@ from cachetools import TTLCache
 
 from demo.budget import EVENTS_AT_ONCE
 
-# In the page: the typing refresh's first input (a hidden number) becomes the page's next number.
-TYPED_SEQ_JS = "(seq, ...rest) => [(window.__ixTypedSeq = (window.__ixTypedSeq || 0) + 1), ...rest]"
+# In the page: an edit's first input (a hidden number) becomes the page's next number.
+EDIT_SEQ_JS = "(seq, ...rest) => [(window.__ixEditSeq = (window.__ixEditSeq || 0) + 1), ...rest]"
 
 
 class Latest:

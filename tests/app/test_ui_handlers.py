@@ -68,7 +68,7 @@ def test_the_same_view_twice_is_computed_once(ctx):
     assert ui.state not in out  # the picked instance is the pickers' to write, not the refresh's
     again = refresh_(ctx, text, rids, 10, state, out[ui.view])
     assert ex.rank_calls == before + 1  # nothing recomputed
-    assert again[ui.view] is out[ui.view] and list(again) == [ui.view]  # nothing else sent
+    assert again == {ui.view: SKIP}  # nothing sent, nothing written back
     changed = refresh_(ctx, text + " Thanks.", rids, 10, state, out[ui.view])
     assert ex.rank_calls == before + 2 and "data-retriever" in changed[ui.rankings]
     five = refresh_(ctx, text + " Thanks.", rids, 5, state, changed[ui.view])
@@ -84,11 +84,12 @@ def test_plots_follow_the_columns_and_skip_stale_work(ctx):
     shown = refresh_(ctx, text, rids, 10, state)[ui.view]
     before = ex.sweep_calls
     stale = plots_panel.replot(ctx, "demo", text + " And more", rids, 10, AUTO, None, state, shown, {})  # moved on
-    assert ex.sweep_calls == before and list(stale) == [ui.plotted]  # every plot keeps what it shows
+    assert ex.sweep_calls == before and stale == {ui.plotted: SKIP}  # every plot keeps what it shows
     drawn = plots_panel.replot(ctx, "demo", text, rids, 10, AUTO, None, state, shown, {})
     assert ex.sweep_calls == before + 1 and ui.state not in drawn and ui.view not in drawn  # writes its own part only
     assert drawn[ui.focus]["value"] == "minilm" and drawn[ui.focus]["choices"] == rids  # rank movement of a dense model
-    plots_panel.replot(ctx, "demo", text, rids, 10, AUTO, None, state, shown, drawn[ui.plotted])
+    assert plots_panel.replot(ctx, "demo", text, rids, 10, AUTO, None, state, shown, drawn[ui.plotted]) == \
+        {ui.plotted: SKIP}
     assert ex.sweep_calls == before + 1  # already drawn
     plots_panel.replot(ctx, "demo", text, rids, 10, AUTO, "bm25", state, shown, drawn[ui.plotted])
     assert ex.sweep_calls == before + 2  # another retriever for the rank movement
@@ -188,7 +189,7 @@ def test_variant_and_reset(ctx):
     out = editor.apply_variant(ctx, "0", "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, {}, None, **QUIET)
     assert out[ui.instruction] == info["variants"][0]["text"] and "data-retriever" in out[ui.rankings]
     assert editor.apply_variant(ctx, None, "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, {}, **QUIET) == \
-        {ui.view: {}}
+        {ui.view: SKIP}
     out = editor.apply_reset(ctx, "demo", ["bm25"], 10, AUTO, "dataset", "explore", state, {}, **QUIET)
     assert out[ui.instruction] == info["instruction"] and out[ui.variant] is None
     # from the page: numbered like typing, outside the queue (demo.ui.latest)

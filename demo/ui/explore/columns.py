@@ -43,8 +43,9 @@ def refresh(ctx: Ctx, dataset, instruction, retrievers, k, grade, order, tab, st
     info = (state or {}).get("instance")
     shown = view_key(dataset, info, instruction, retrievers, k, grade, session_runs)
     if info and (view or {}).get("shown") == shown:
-        # blur after an edit, or a pick that also changed the editor: this view is on screen already
-        return {ui.view: view}
+        # blur after an edit, or a pick that also changed the editor: this view is on screen already, and
+        # nothing is written (a copy written back could undo a newer view written meanwhile)
+        return {ui.view: gr.skip()}
     if not info:
         return {ui.rankings: "", ui.summary: "", ui.link: "", ui.view: {}}
     if not retrievers:

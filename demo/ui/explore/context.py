@@ -48,7 +48,7 @@ class ExploreUI:
     files: gr.File
     view: gr.State  # see `state`
     plotted: gr.State
-    typed_seq: gr.Number  # hidden: the typing refresh's number, set by the page (demo.ui.latest)
+    edit_seq: gr.Number  # hidden: an edit's number (typing, a variant, the reset), set by the page (demo.ui.latest)
 
 
 @dataclass(frozen=True, eq=False)

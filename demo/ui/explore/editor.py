@@ -32,7 +32,7 @@ def apply_variant(ctx: Ctx, choice, dataset, retrievers, k, grade, order, tab, s
                   progress=gr.Progress()) -> dict:
     text = on_variant(choice, state)
     if not isinstance(text, str):
-        return {ctx.ui.view: view}
+        return {ctx.ui.view: gr.skip()}
     return {ctx.ui.instruction: text,
             **refresh(ctx, dataset, text, retrievers, k, grade, order, tab, state, view, session_runs, progress)}
 

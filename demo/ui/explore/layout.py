@@ -22,7 +22,7 @@ from demo.ui.binding import PRIVATE, bind
 from demo.ui.controls import Bar, retriever_choices
 from demo.ui.explore import columns, editor, picker, plots_panel
 from demo.ui.explore.context import Ctx, ExploreUI
-from demo.ui.latest import TYPED_SEQ_JS, Latest
+from demo.ui.latest import EDIT_SEQ_JS, Latest
 from demo.ui.layout import COPY_LINK_JS
 
 
@@ -65,7 +65,7 @@ def layout(explorer: Explorer, bar: Bar) -> ExploreUI:
                 reset = gr.Button("↺ Original", elem_id="reset", size="sm", scale=1, min_width=90)
     summary = gr.HTML(elem_id="summary")
     live_btn = gr.Button("Refresh", elem_id="live-refresh")
-    typed_seq = gr.Number(0, visible=False)  # the typing refresh's number, set by the page (demo.ui.latest)
+    edit_seq = gr.Number(0, visible=False)  # an edit's number, set by the page (demo.ui.latest)
     with gr.Row(equal_height=False, elem_id="results-row"):
         with gr.Column(scale=3, min_width=880):
             rankings = gr.HTML(elem_id="rankings")
@@ -95,7 +95,7 @@ def layout(explorer: Explorer, bar: Bar) -> ExploreUI:
     why.build(explorer, bar.dataset, instruction, state)  # a floating panel, opened from a card
     return ExploreUI(state, instruction, qinfo, variant, grade, reset, summary, live_btn, rankings, robustness_plot,
                      robustness_text, focus, rank_shift_plot, rank_shift_text, sweep_plot, sweep_text, dataset_plot,
-                     dataset_text, gr.State(""), link, copy_btn, export_btn, files, gr.State({}), gr.State({}), typed_seq)
+                     dataset_text, gr.State(""), link, copy_btn, export_btn, files, gr.State({}), gr.State({}), edit_seq)
 
 
 def build(explorer: Explorer, bar: Bar, default_dataset: str, app: gr.Blocks, tabs: gr.Tabs,
@@ -150,8 +150,8 @@ def wire(ctx: Ctx, app: gr.Blocks, present: gr.Checkbox | None, dark: gr.Checkbo
     # reset) skips the queue, each request numbered by the page so that an overtaken one sends nothing
     # (demo.ui.latest). Leaving the box, picking retrievers, Enter in k and the grading choice refresh
     # at once, queued (a view already shown is skipped).
-    latest, seq = Latest(), [ui.typed_seq]
-    edit = dict(js=TYPED_SEQ_JS, queue=False, trigger_mode="multiple", show_progress="hidden", **PRIVATE)
+    latest, seq = Latest(), [ui.edit_seq]
+    edit = dict(js=EDIT_SEQ_JS, queue=False, trigger_mode="multiple", show_progress="hidden", **PRIVATE)
     ui.variant.input(bind(editor.picked_variant, ctx, latest), seq + [ui.variant] + view_args,
                      [ui.instruction] + columns_event["outputs"], **edit).then(**drawing)
     ui.reset.click(bind(editor.pressed_reset, ctx, latest), seq + view_args,

@@ -67,14 +67,14 @@ def replot(ctx: Ctx, dataset, instruction, retrievers, k, grade, focus, state, v
     if why_not and why_not[0] == shown:
         return {**refused(ctx, why_not[1]), ui.plotted: {**plotted, "drawn": None}}
     if not info or not result or view.get("shown") != shown:
-        return {ui.plotted: plotted}  # stale: a newer refresh is on its way
+        return {ui.plotted: gr.skip()}  # stale: a newer refresh is on its way; nothing written
     result = on_screen(result, bool(presenting))
     rids = list(result["retrievers"])
     focus = default_focus(focus, rids)
     style = style_name(bool(presenting), bool(dark))
     drawn = shown + [focus, style, step_plot or ""]
     if plotted.get("drawn") == drawn:
-        return {ui.plotted: plotted}
+        return {ui.plotted: gr.skip()}
     try:
         sweep = ctx.explorer.sweep(dataset, info["query_id"], rids, k, info["instance_id"], instruction,
                                    graded(grade), runs=session_runs)
