@@ -18,6 +18,14 @@ from demo.budget import EVENTS_AT_ONCE
 EDIT_SEQ_JS = "(seq, ...rest) => [(window.__ixEditSeq = (window.__ixEditSeq || 0) + 1), ...rest]"
 
 
+def number(seq) -> int:
+    """The page's number as an int; anything else (none, text, inf, nan) counts as 0, the oldest."""
+    try:
+        return int(float(seq))
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
 class Latest:
     """The newest request number seen per page (Gradio's session hash); pages idle for `ttl`
     seconds are forgotten, and at most `pages` are kept. At most `at_once` requests compute at
@@ -32,7 +40,7 @@ class Latest:
         """compute()'s updates, or none (gr.skip(): every output keeps its value) when a newer
         request of the same page has arrived before it starts, while it waits for a slot, or while
         it computes."""
-        page, seq = getattr(request, "session_hash", None) or "no-session", int(seq or 0)
+        page, seq = getattr(request, "session_hash", None) or "no-session", number(seq)
         self.arrive(page, seq)
         if not self.is_newest(page, seq):
             return gr.skip()

@@ -20,6 +20,8 @@ def test_an_older_number_gets_nothing_and_pages_are_apart():
     assert latest.run(PAGE, 1, lambda: {"x": 1}) == SKIP  # overtaken before it started
     assert latest.run(OTHER, 1, lambda: {"x": 1}) == {"x": 1}
     assert latest.run(None, "3", lambda: {"x": 3}) == {"x": 3}  # no session: one shared page; a string number
+    for odd in (None, "abc", float("inf"), float("nan")):  # counts as 0, the oldest: never an error
+        assert latest.run(None, odd, lambda: {"x": 0}) == SKIP
 
 
 def test_overtaken_while_waiting_for_a_slot_computes_nothing():
